@@ -1,0 +1,1 @@
+"""Real Dovecot + Postfix mail stack for tuimail's integration tests (see mailstack.sh)."""

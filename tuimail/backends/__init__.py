@@ -1,0 +1,1 @@
+"""One mail protocol per module, blocking, converting wire types to model types at this edge."""

@@ -1,0 +1,145 @@
+"""POP3 through poplib under the TLS policy: connect, secure, log in."""
+
+from __future__ import annotations
+
+import contextlib
+import poplib
+import ssl
+
+from tuimail.backends.probe import ProbeSession, run_probe
+from tuimail.backends.tls import (
+    check_pin,
+    client_context,
+    probe_context,
+    refuse_plaintext_password,
+    translate,
+)
+from tuimail.mime.sanitize import safe_line
+from tuimail.model.account import Endpoint, Protocol, Role, Security
+from tuimail.model.errors import AuthError, MailError, ProtocolError, TlsError
+from tuimail.model.report import ServerReport
+
+
+def _text(value: bytes) -> str:
+    return safe_line(value.decode("utf-8", "replace"))
+
+
+def capabilities(pop: poplib.POP3) -> dict[str, list[str]]:
+    """The CAPA answer, upper-case names to arguments; empty when the server has no CAPA."""
+    try:
+        return {name.upper(): args for name, args in pop.capa().items()}
+    except poplib.error_proto:
+        return {}
+
+
+def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> poplib.POP3:
+    pop: poplib.POP3
+    if endpoint.security is Security.TLS:
+        pop = poplib.POP3_SSL(
+            endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context
+        )
+    else:
+        pop = poplib.POP3(endpoint.host, endpoint.port, timeout=endpoint.timeout)
+    try:
+        if endpoint.security is Security.STARTTLS:
+            if "STLS" not in capabilities(pop):
+                raise TlsError(
+                    f"{endpoint.address} does not offer STLS; refusing to continue unencrypted. "
+                    'Try security = "tls" on port 995.',
+                    title="STARTTLS not offered",
+                )
+            try:
+                pop.stls(context=context)
+            except poplib.error_proto as exc:
+                raise TlsError(f"{endpoint.address} refused STLS: {_text(exc.args[0])}.") from None
+        if isinstance(pop.sock, ssl.SSLSocket):
+            check_pin(pop.sock, endpoint)
+    except BaseException:
+        _close(pop)
+        raise
+    return pop
+
+
+def _close(pop: poplib.POP3) -> None:
+    with contextlib.suppress(OSError, EOFError, poplib.error_proto):
+        pop.close()
+
+
+def _fetch_certificate(endpoint: Endpoint) -> bytes:
+    pop = _connect(endpoint, probe_context())
+    try:
+        return pop.sock.getpeercert(binary_form=True) or b""  # type: ignore[attr-defined]
+    finally:
+        _close(pop)
+
+
+def connect(endpoint: Endpoint) -> poplib.POP3:
+    """A POP3 session connected under the TLS policy, not yet logged in."""
+    try:
+        return _connect(endpoint, client_context(endpoint))
+    except (MailError, OSError, ssl.SSLError, EOFError) as exc:
+        raise translate(exc, endpoint, lambda: _fetch_certificate(endpoint)) from None
+    except poplib.error_proto as exc:
+        raise ProtocolError(f"{endpoint.address}: {_text(exc.args[0])}") from None
+
+
+def login(pop: poplib.POP3, endpoint: Endpoint, password: str) -> None:
+    """USER/PASS, refusing to send the password unencrypted unless the endpoint allows it."""
+    refuse_plaintext_password(endpoint, isinstance(pop.sock, ssl.SSLSocket))
+    try:
+        pop.user(endpoint.username)
+        pop.pass_(password)
+    except poplib.error_proto as exc:
+        reason = _text(exc.args[0]).removeprefix("-ERR").strip()
+        raise AuthError(
+            f"{endpoint.address} refused the login for {endpoint.username!r}: "
+            f"{reason.rstrip('.') or 'wrong user name or password'}."
+        ) from None
+    except (OSError, EOFError) as exc:
+        raise translate(exc, endpoint) from None
+
+
+class _Pop3Probe(ProbeSession):
+    wire_errors = (poplib.error_proto,)
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.pop = connect(endpoint)
+
+    def greeting(self) -> str:
+        return _text(self.pop.getwelcome())
+
+    def tls_socket(self) -> ssl.SSLSocket | None:
+        return self.pop.sock if isinstance(self.pop.sock, ssl.SSLSocket) else None
+
+    def capabilities(self) -> tuple[str, ...]:
+        return tuple(
+            safe_line(" ".join([name, *args])) for name, args in capabilities(self.pop).items()
+        )
+
+    def auth_mechanisms(self) -> tuple[str, ...]:
+        caps = capabilities(self.pop)
+        mechanisms = [safe_line(m).upper() for m in caps.get("SASL", [])]
+        if "USER" in caps:
+            mechanisms.append("USER")
+        return tuple(mechanisms)
+
+    def login(self, password: str) -> None:
+        login(self.pop, self.endpoint, password)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, EOFError, poplib.error_proto):
+            self.pop.quit()
+        _close(self.pop)
+
+
+def probe(account_id: str, role: Role, endpoint: Endpoint, password: str) -> ServerReport:
+    """Connect, check TLS, log in and report what the server said."""
+    return run_probe(
+        account_id,
+        role,
+        endpoint,
+        password,
+        protocol=Protocol.POP3,
+        connect=lambda: _Pop3Probe(endpoint),
+    )

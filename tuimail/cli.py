@@ -1,0 +1,222 @@
+"""The command line and composition root: parse arguments, load settings, run a command."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from tuimail import __version__
+from tuimail.config.paths import Paths, default_paths
+from tuimail.config.secrets import Secrets
+from tuimail.config.settings import Settings, load_settings
+from tuimail.model.account import Role
+from tuimail.model.errors import ConfigError, MailError, SecretError
+from tuimail.model.report import ServerReport
+from tuimail.services.check import check_accounts
+from tuimail.services.events import Event, ServerChecked, ServerCheckStarted
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tuimail",
+        description="A terminal email client.",
+        epilog="Settings: $XDG_CONFIG_HOME/tuimail/config.toml (see README). "
+        "Set TUIMAIL_CONFIG or use --config to read another file.",
+    )
+    parser.add_argument("--version", action="version", version=f"tuimail {__version__}")
+    parser.add_argument("--config", metavar="PATH", help="read settings from PATH")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check",
+        help="connect and log in to each server of the accounts, and report what was found",
+        description="Connect to each incoming and outgoing server, verify TLS, log in, and "
+        "report the greeting, TLS, capabilities and login methods. Exit status 0 when all pass.",
+    )
+    check.add_argument("account", nargs="?", help="check only this account")
+
+    password = commands.add_parser("password", help="store, forget or locate account passwords")
+    actions = password.add_subparsers(dest="action", metavar="ACTION", required=True)
+    set_ = actions.add_parser("set", help="store the password of an account")
+    set_.add_argument("account")
+    set_.add_argument(
+        "--outgoing",
+        action="store_true",
+        help="store a separate password for the outgoing (SMTP) server",
+    )
+    set_.add_argument(
+        "--stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    forget = actions.add_parser("forget", help="remove the stored passwords of an account")
+    forget.add_argument("account")
+    actions.add_parser("where", help="say where passwords are kept here, and why")
+    return parser
+
+
+def _tty_prompt(prompt: str) -> str | None:
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass(prompt)
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _passphrase_prompt(prompt: str) -> str | None:
+    first = _tty_prompt(prompt)
+    if first is None or not prompt.startswith("New"):
+        return first
+    again = _tty_prompt("Repeat the new passphrase: ")
+    if again != first:
+        raise SecretError("The two passphrases differ; nothing was stored.")
+    return first
+
+
+def _secrets(paths: Paths, settings: Settings) -> Secrets:
+    return Secrets(
+        paths.vault_file,
+        settings.secret_store,
+        settings.keyring_timeout,
+        ask_password=_tty_prompt,
+        ask_passphrase=_passphrase_prompt,
+    )
+
+
+def _print_report(report: ServerReport, out: TextIO) -> None:
+    def row(label: str, value: str) -> None:
+        if value:
+            out.write(f"  {label:<13} {value}\n")
+
+    row("greeting", report.greeting)
+    if report.tls is not None:
+        tls = report.tls
+        row("TLS", f"{tls.version}, {tls.cipher}")
+        trust = "pinned fingerprint" if tls.pinned else "verified"
+        row("certificate", f"{tls.subject} ({trust}, valid until {tls.not_after})")
+        row("issuer", tls.issuer)
+        row("SHA-256", tls.fingerprint)
+    elif report.greeting:
+        row("TLS", "none: this connection is NOT encrypted")
+    row("capabilities", " ".join(report.capabilities))
+    row("login methods", " ".join(report.auth_mechanisms))
+    if report.ok:
+        out.write("  ok: logged in\n")
+    elif report.error is not None:
+        lines = report.error.message.splitlines() or [""]
+        out.write(f"  FAILED: {report.error.title}: {lines[0]}\n")
+        for line in lines[1:]:
+            out.write(f"    {line.strip()}\n")
+
+
+def _check(args: argparse.Namespace, paths: Paths, settings: Settings, out: TextIO) -> int:
+    accounts = [settings.account(args.account)] if args.account else list(settings.accounts)
+    if not accounts:
+        raise ConfigError(
+            f"No account is configured in {settings.path}. See 'Settings' in the README."
+        )
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, ServerCheckStarted):
+            endpoint = event.endpoint
+            out.write(
+                f"{event.account} {event.role.value}: {endpoint.protocol.value.upper()} "
+                f"{endpoint.address} ({endpoint.security.value}) as {endpoint.username}\n"
+            )
+            out.flush()
+        elif isinstance(event, ServerChecked):
+            _print_report(event.report, out)
+            out.flush()
+
+    reports = check_accounts(accounts, _secrets(paths, settings), on_event)
+    passed = sum(1 for report in reports if report.ok)
+    out.write(f"{passed} of {len(reports)} servers passed.\n")
+    return EXIT_OK if passed == len(reports) else EXIT_FAILED
+
+
+def _password(args: argparse.Namespace, paths: Paths, settings: Settings, out: TextIO) -> int:
+    secrets = _secrets(paths, settings)
+    if args.action == "where":
+        status = secrets.status()
+        out.write(f"Passwords are kept in {status.description}.\nWhy: {status.reason}.\n")
+        for account in settings.accounts:
+            for role, endpoint in account.endpoints:
+                if endpoint.password_command:
+                    out.write(
+                        f"{account.id} {role.value}: from its password_command "
+                        f"({endpoint.password_command})\n"
+                    )
+        return EXIT_OK
+    account = settings.account(args.account)
+    if args.action == "forget":
+        removed = secrets.forget(account.id)
+        out.write(
+            f"Removed from: {', '.join(removed)}.\n"
+            if removed
+            else f"No stored password for {account.id!r}.\n"
+        )
+        return EXIT_OK
+    role = Role.OUTGOING if args.outgoing else Role.INCOMING
+    if role is Role.OUTGOING and account.outgoing is None:
+        raise ConfigError(f"Account {account.id!r} has no [accounts.{account.id}.outgoing] server.")
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        if not sys.stdin.isatty():
+            raise SecretError("No terminal to ask for the password; use --stdin in scripts.")
+        password = getpass.getpass(f"Password for {account.email} ({account.id} {role.value}): ")
+        if getpass.getpass("Repeat it: ") != password:
+            raise SecretError("The two passwords differ; nothing was stored.")
+    status = secrets.store(account.id, password, role)
+    out.write(f"Stored the password of {account.id!r} in {status.description}.\n")
+    if status.kind != "keyring":
+        out.write(f"({status.reason}.)\n")
+    return EXIT_OK
+
+
+def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run one command line; return the exit status. Errors are printed, never raised."""
+    out = out or sys.stdout
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        paths = default_paths(args.config)
+        settings = load_settings(paths.config_file)
+        if args.command == "check":
+            return _check(args, paths, settings, out)
+        if args.command == "password":
+            return _password(args, paths, settings, out)
+        parser.print_help(out)
+        return EXIT_OK
+    except ConfigError as exc:
+        sys.stderr.write(f"tuimail: {exc.message}\n")
+        return EXIT_USAGE
+    except MailError as exc:
+        sys.stderr.write(f"tuimail: {exc.title}: {exc.message}\n")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        sys.stderr.write("tuimail: interrupted\n")
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console entry point."""
+    try:
+        return run(argv)
+    except SystemExit as exc:  # argparse's --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except Exception as exc:  # a bug: say so without a traceback, which could show secrets
+        if os.environ.get("TUIMAIL_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"tuimail: internal error ({type(exc).__name__}). "
+            "Run with TUIMAIL_DEBUG=1 to see the traceback.\n"
+        )
+        return 70

@@ -1,0 +1,1 @@
+"""Bytes to model and back, with no network: parsing, rendering safe for a terminal, building."""

@@ -1,0 +1,1 @@
+"""Frozen dataclasses, enums and errors shared by every layer (standard library only)."""

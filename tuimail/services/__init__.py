@@ -1,0 +1,1 @@
+"""Use-cases in plain blocking Python, reporting through callbacks; no Textual here."""

@@ -1,0 +1,1 @@
+"""The local SQLite cache; the only place that writes SQL."""
