@@ -7,7 +7,9 @@ import re
 import shlex
 import shutil
 import smtplib
+import stat
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +131,7 @@ def start_stack(dir: Path, *, port_base: int = 10000, host: str = "127.0.0.1") -
             "the mail stack must be started as root (Postfix's master starts as root)"
         )
     dir = dir.resolve()
+    _make_reachable(dir)
     if _is_running(dir):
         raise MailStackError(f"a mail stack is already running in {dir}; stop it first")
     env = _script_env()
@@ -180,6 +183,30 @@ def _check_installed() -> None:
             f"the test mail stack needs packages that are not installed ({', '.join(missing)}): "
             + INSTALL_HINT
         )
+
+
+def _make_reachable(dir: Path) -> None:
+    """Let the dovecot, postfix and mail users traverse every parent directory of `dir`.
+
+    mailstack.sh makes DIR itself 0755, but a parent without o+x (pytest's basetemp
+    /tmp/pytest-of-root/pytest-N is 0700) makes Postfix fail with "open lock file
+    .../postfix/data/master.lock: Permission denied". Parents inside the system temp directory
+    get o+x (traverse, not list); anywhere else this is an error rather than a silent chmod.
+    """
+    tmp = Path(tempfile.gettempdir()).resolve()
+    for parent in reversed(dir.parents):
+        if not parent.exists():
+            break
+        mode = parent.stat().st_mode
+        if mode & stat.S_IXOTH:
+            continue
+        if tmp not in parent.parents:
+            raise MailStackError(
+                f"{parent} is not traversable by other users (mode {stat.filemode(mode)}), so "
+                f"Dovecot and Postfix cannot reach {dir}: use a directory under {tmp} or "
+                f"`chmod o+x {parent}`"
+            )
+        parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
 
 
 def _is_running(dir: Path) -> bool:

@@ -41,7 +41,7 @@ def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> _Session:
         smtp = smtplib.SMTP(timeout=endpoint.timeout)
     # smtplib takes the name to verify the certificate against from the constructor's host, which
     # would also connect at once and hide the greeting; set it here so TLS checks the right name.
-    smtp._host = endpoint.host
+    smtp._host = endpoint.host  # type: ignore[attr-defined]
     try:
         code, message = smtp.connect(endpoint.host, endpoint.port)
         if code != 220:
