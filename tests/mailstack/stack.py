@@ -9,7 +9,6 @@ import shutil
 import smtplib
 import stat
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,7 +130,9 @@ def start_stack(dir: Path, *, port_base: int = 10000, host: str = "127.0.0.1") -
             "the mail stack must be started as root (Postfix's master starts as root)"
         )
     dir = dir.resolve()
-    _make_reachable(dir)
+    _check_reachable(dir)
+    dir.mkdir(parents=True, exist_ok=True)
+    _check_reachable(dir)  # again: parents just made under a strict umask may lack o+x
     if _is_running(dir):
         raise MailStackError(f"a mail stack is already running in {dir}; stop it first")
     env = _script_env()
@@ -185,28 +186,19 @@ def _check_installed() -> None:
         )
 
 
-def _make_reachable(dir: Path) -> None:
-    """Let the dovecot, postfix and mail users traverse every parent directory of `dir`.
-
-    mailstack.sh makes DIR itself 0755, but a parent without o+x (pytest's basetemp
-    /tmp/pytest-of-root/pytest-N is 0700) makes Postfix fail with "open lock file
-    .../postfix/data/master.lock: Permission denied". Parents inside the system temp directory
-    get o+x (traverse, not list); anywhere else this is an error rather than a silent chmod.
-    """
-    tmp = Path(tempfile.gettempdir()).resolve()
-    for parent in reversed(dir.parents):
+def _check_reachable(dir: Path) -> None:
+    """Dovecot and Postfix run as unprivileged users: every parent of `dir` needs o+x."""
+    for parent in dir.parents:
         if not parent.exists():
-            break
-        mode = parent.stat().st_mode
-        if mode & stat.S_IXOTH:
             continue
-        if tmp not in parent.parents:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
             raise MailStackError(
                 f"{parent} is not traversable by other users (mode {stat.filemode(mode)}), so "
-                f"Dovecot and Postfix cannot reach {dir}: use a directory under {tmp} or "
-                f"`chmod o+x {parent}`"
+                f"Dovecot and Postfix (users dovecot, postfix and the mail uid) cannot reach "
+                f"{dir}. Use a directory made by tempfile.mkdtemp() instead; not pytest's "
+                f"tmp_path: every pytest start resets /tmp/pytest-of-<user> to mode 0700"
             )
-        parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
 
 
 def _is_running(dir: Path) -> bool:

@@ -303,33 +303,31 @@ class Secrets:
             return self._find(account, keys)
 
     def _find(self, account: Account, keys: list[str]) -> str:
-        for key in keys:
-            if key in self._memory:
-                return self._memory[key]
+        """Look for the first key in every store before falling back to the next key."""
+        if keys[0] in self._memory:
+            return self._memory[keys[0]]
         status = self.status()
         backend = self._keyring
-        if status.kind == "keyring" and backend is not None:
-            for key in keys:
+        for key in keys:
+            found: str | None = None
+            if status.kind == "keyring" and backend is not None:
                 found = self._keyring_call(
-                    "read a password",
-                    partial(backend.get_password, SERVICE, key),
+                    "read a password", partial(backend.get_password, SERVICE, key)
                 )
-                if found:
-                    self._memory[keys[0]] = found
-                    return str(found)
-        elif status.kind == "vault" and Vault.exists(self.vault_path):
-            vault = self._open_vault(create=False)
-            for key in keys:
-                found = vault.get(key)
-                if found:
-                    self._memory[keys[0]] = found
-                    return found
-        if self.ask_password is None:
+            elif status.kind == "vault" and Vault.exists(self.vault_path):
+                found = self._open_vault(create=False).get(key)
+            found = found or self._memory.get(key)
+            if found:
+                self._memory[keys[0]] = found
+                return found
+        answer = None
+        if self.ask_password is not None:
+            answer = self.ask_password(f"Password for {account.email} (account {account.id}): ")
+        if answer is None:
             raise SecretError(
                 f"No password is stored for account {account.id!r}. "
                 f"Store one with: tuimail password set {account.id}"
             )
-        answer = self.ask_password(f"Password for {account.email} (account {account.id}): ")
         if not answer:
             raise SecretError(f"No password given for account {account.id!r}.")
         self._memory[keys[0]] = answer

@@ -1,0 +1,1 @@
+"""Unit tests: real files, real SQLite, no servers."""
