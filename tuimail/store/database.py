@@ -1,0 +1,80 @@
+"""Opening the cache database: WAL, foreign keys, and migrations up to the current schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tuimail.model.errors import CacheError
+from tuimail.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to the cache at ``path``, created or migrated as needed.
+
+    One connection per thread: sqlite3 connections are not shared across threads. A file written by
+    a newer tuimail is refused rather than damaged.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        connection = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    except (OSError, sqlite3.Error) as exc:
+        raise CacheError(f"Cannot open the cache {path}: {exc}.") from None
+    try:
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA temp_store = MEMORY")
+        path.chmod(0o600)
+        migrate(connection, path)
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        raise CacheError(
+            f"The cache {path} is damaged ({_describe(exc)}). Remove it; tuimail rebuilds it from "
+            "the servers."
+        ) from None
+    return connection
+
+
+def migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Apply the migrations the file has not seen yet, each in its own transaction."""
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise CacheError(
+            f"The cache {path} was written by a newer tuimail (schema {version}; this one knows "
+            f"{SCHEMA_VERSION}). Upgrade tuimail, or remove the cache to rebuild it."
+        )
+    for number in range(version, SCHEMA_VERSION):
+        _apply(connection, number)
+
+
+def _apply(connection: sqlite3.Connection, number: int) -> None:
+    statements = [s.strip() for s in _split(MIGRATIONS[number]) if s.strip()]
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in statements:
+            connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {number + 1}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    current: list[str] = []
+    for line in script.splitlines(keepends=True):
+        current.append(line)
+        candidate = "".join(current)
+        if line.rstrip().endswith(";") and sqlite3.complete_statement(candidate):
+            statements.append(candidate)
+            current = []
+    if "".join(current).strip():
+        statements.append("".join(current))
+    return statements
