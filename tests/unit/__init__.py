@@ -1,1 +1,1 @@
-"""Unit tests: real files, real SQLite, no servers."""
+"""Unit tests: real files, real SQLite, scripted fake servers on loopback; no real mail stack."""

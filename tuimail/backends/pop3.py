@@ -8,9 +8,9 @@ import ssl
 
 from tuimail.backends.probe import ProbeSession, run_probe
 from tuimail.backends.tls import (
-    check_pin,
     client_context,
     probe_context,
+    redact,
     refuse_plaintext_password,
     translate,
 )
@@ -52,8 +52,6 @@ def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> poplib.POP3:
                 pop.stls(context=context)
             except poplib.error_proto as exc:
                 raise TlsError(f"{endpoint.address} refused STLS: {_text(exc.args[0])}.") from None
-        if isinstance(pop.sock, ssl.SSLSocket):
-            check_pin(pop.sock, endpoint)
     except BaseException:
         _close(pop)
         raise
@@ -90,7 +88,8 @@ def login(pop: poplib.POP3, endpoint: Endpoint, password: str) -> None:
         pop.user(endpoint.username)
         pop.pass_(password)
     except poplib.error_proto as exc:
-        reason = _text(exc.args[0]).removeprefix("-ERR").strip()
+        reason = redact(_text(exc.args[0]), password, endpoint.username)
+        reason = reason.removeprefix("-ERR").strip()
         raise AuthError(
             f"{endpoint.address} refused the login for {endpoint.username!r}: "
             f"{reason.rstrip('.') or 'wrong user name or password'}."

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
-from tuimail.backends.tls import describe, translate
+from tuimail.backends.tls import describe, redact, translate
 from tuimail.mime.sanitize import safe_line
 from tuimail.model.account import Endpoint, Protocol, Role
 from tuimail.model.errors import MailError, ProtocolError
@@ -84,10 +84,11 @@ def run_probe(
         fields["logged_in"] = True
     except MailError as exc:
         return report(exc)
+    except session.wire_errors as exc:  # before OSError: smtplib's errors are OSErrors
+        text = redact(safe_line(str(exc)), password, endpoint.username)
+        return report(ProtocolError(f"{endpoint.address}: {text}"))
     except (OSError, EOFError) as exc:
         return report(translate(exc, endpoint))
-    except session.wire_errors as exc:
-        return report(ProtocolError(f"{endpoint.address}: {safe_line(str(exc))}"))
     finally:
         session.close()
     return report()

@@ -8,9 +8,9 @@ import ssl
 
 from tuimail.backends.probe import ProbeSession, run_probe
 from tuimail.backends.tls import (
-    check_pin,
     client_context,
     probe_context,
+    redact,
     refuse_plaintext_password,
     translate,
 )
@@ -62,8 +62,6 @@ def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> _Session:
                     f"{endpoint.address} refused STARTTLS: {exc.smtp_code} {_text(exc.smtp_error)}."
                 ) from None
             smtp.ehlo()
-        if isinstance(smtp.sock, ssl.SSLSocket):
-            check_pin(smtp.sock, endpoint)
     except BaseException:
         _close(smtp)
         raise
@@ -84,14 +82,22 @@ def _fetch_certificate(endpoint: Endpoint) -> bytes:
         _close(session.smtp)
 
 
+def _lost(exc: smtplib.SMTPServerDisconnected) -> OSError:
+    """The socket error behind smtplib's "disconnected" (a timeout, a reset), when there is one."""
+    cause = exc.__context__
+    return cause if isinstance(cause, OSError) else ConnectionResetError()
+
+
 def connect(endpoint: Endpoint) -> _Session:
     """An SMTP session connected (EHLO done) under the TLS policy, not yet authenticated."""
     try:
         return _connect(endpoint, client_context(endpoint))
+    except smtplib.SMTPServerDisconnected as exc:
+        raise translate(_lost(exc), endpoint) from None
+    except smtplib.SMTPException as exc:  # before OSError: smtplib's errors are OSErrors
+        raise ProtocolError(f"{endpoint.address}: {_text(str(exc))}") from None
     except (MailError, OSError, ssl.SSLError) as exc:
         raise translate(exc, endpoint, lambda: _fetch_certificate(endpoint)) from None
-    except smtplib.SMTPException as exc:
-        raise ProtocolError(f"{endpoint.address}: {_text(str(exc))}") from None
 
 
 def auth_mechanisms(smtp: smtplib.SMTP) -> tuple[str, ...]:
@@ -112,7 +118,8 @@ def login(smtp: smtplib.SMTP, endpoint: Endpoint, password: str) -> None:
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthError(
             f"{endpoint.address} refused the login for {endpoint.username!r}: "
-            f"{exc.smtp_code} {_text(exc.smtp_error).rstrip('.')}."
+            f"{exc.smtp_code} "
+            f"{redact(_text(exc.smtp_error), password, endpoint.username).rstrip('.')}."
         ) from None
     except smtplib.SMTPNotSupportedError:
         raise AuthError(
@@ -120,8 +127,8 @@ def login(smtp: smtplib.SMTP, endpoint: Endpoint, password: str) -> None:
             f"(it offers: {' '.join(auth_mechanisms(smtp)) or 'none'}).",
             title="No common login method",
         ) from None
-    except smtplib.SMTPServerDisconnected:
-        raise translate(ConnectionResetError(), endpoint) from None
+    except smtplib.SMTPServerDisconnected as exc:
+        raise translate(_lost(exc), endpoint) from None
     except OSError as exc:
         raise translate(exc, endpoint) from None
 

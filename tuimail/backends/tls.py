@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import socket
@@ -28,8 +29,8 @@ def fingerprint_of(der: bytes) -> str:
 def client_context(endpoint: Endpoint) -> ssl.SSLContext:
     """A context that verifies the server: system CAs plus the account's ``ca_file``.
 
-    With a pinned fingerprint the chain is not checked against CAs; ``check_pin`` must then be
-    called on the connected socket before anything else is sent.
+    With a pinned fingerprint the chain is not checked against CAs; instead the handshake itself
+    fails unless the certificate has that fingerprint, before any byte is sent inside TLS.
     """
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -43,7 +44,23 @@ def client_context(endpoint: Endpoint) -> ssl.SSLContext:
     if endpoint.tls_fingerprint:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+        context.sslsocket_class = _pinned_socket_class(endpoint)
     return context
+
+
+def _pinned_socket_class(endpoint: Endpoint) -> type[ssl.SSLSocket]:
+    class PinnedSSLSocket(ssl.SSLSocket):
+        """Checks the pinned fingerprint as the handshake completes, whoever wraps the socket."""
+
+        def do_handshake(self, block: bool = False) -> None:
+            super().do_handshake(block)
+            try:
+                check_pin(self, endpoint)
+            except TlsError:
+                self.close()
+                raise
+
+    return PinnedSSLSocket
 
 
 def probe_context() -> ssl.SSLContext:
@@ -66,6 +83,26 @@ def check_pin(sock: ssl.SSLSocket, endpoint: Endpoint) -> None:
             f"  expected {endpoint.tls_fingerprint}\n  got      {found}",
             title="Certificate changed",
         )
+
+
+def redact(text: str, password: str, username: str = "") -> str:
+    """``text`` with the password hidden, also in the base64 forms SASL PLAIN and LOGIN send it.
+
+    Servers sometimes quote what they were sent in an error; such text must not carry it on.
+    """
+    if not password:
+        return text
+    secret = password.encode("utf-8")
+    forms = {password, base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")}
+    for offset in range(3):  # base64 of the password at each alignment within a longer string
+        encoded = base64.b64encode(b"\0" * offset + secret).decode("ascii")
+        core = encoded[4 if offset else 0 : len(encoded) - 4]  # chars that hang on it alone
+        forms.add(encoded)
+        if len(core) >= 6:
+            forms.add(core)
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "****")
+    return text
 
 
 def _name(name: x509.Name) -> str:

@@ -12,9 +12,9 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from tuimail.backends.probe import ProbeSession, run_probe
 from tuimail.backends.tls import (
-    check_pin,
     client_context,
     probe_context,
+    redact,
     refuse_plaintext_password,
     translate,
 )
@@ -59,10 +59,13 @@ def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> Any:
                         'unencrypted. Try security = "tls" on port 993.',
                         title="STARTTLS not offered",
                     )
-                client.starttls(context)
-        sock = client.socket()
-        if isinstance(sock, ssl.SSLSocket):
-            check_pin(sock, endpoint)
+                try:
+                    client.starttls(context)
+                except (IMAPClientError, imaplib.IMAP4.error) as exc:
+                    raise TlsError(
+                        f"{endpoint.address} refused STARTTLS: {_text(str(exc))}.",
+                        title="STARTTLS refused",
+                    ) from None
     except BaseException:
         _close(client)
         raise
@@ -105,7 +108,8 @@ def login(client: Any, endpoint: Endpoint, password: str) -> None:
     try:
         client.login(endpoint.username, password)
     except LoginError as exc:
-        reason = _text(str(exc)).removeprefix("b'").removesuffix("'")
+        reason = redact(_text(str(exc)), password, endpoint.username)
+        reason = reason.removeprefix("b'").removesuffix("'")
         raise AuthError(
             f"{endpoint.address} refused the login for {endpoint.username!r}: "
             f"{reason.rstrip('.') or 'wrong user name or password'}.",
