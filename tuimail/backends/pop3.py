@@ -99,6 +99,7 @@ def login(pop: poplib.POP3, endpoint: Endpoint, password: str) -> None:
 
 
 class _Pop3Probe(ProbeSession):
+    protocol = Protocol.POP3
     wire_errors = (poplib.error_proto,)
 
     def __init__(self, endpoint: Endpoint) -> None:
@@ -134,11 +135,4 @@ class _Pop3Probe(ProbeSession):
 
 def probe(account_id: str, role: Role, endpoint: Endpoint, password: str) -> ServerReport:
     """Connect, check TLS, log in and report what the server said."""
-    return run_probe(
-        account_id,
-        role,
-        endpoint,
-        password,
-        protocol=Protocol.POP3,
-        connect=lambda: _Pop3Probe(endpoint),
-    )
+    return run_probe(_Pop3Probe, account_id, role, endpoint, password)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import ssl
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from tuimail.backends.tls import describe, redact, translate
 from tuimail.mime.sanitize import safe_line
@@ -15,9 +14,18 @@ from tuimail.model.report import ServerReport
 
 
 class ProbeSession(ABC):
-    """One connected session, seen the same way whatever the protocol."""
+    """One connected session, seen the same way whatever the protocol.
 
-    wire_errors: tuple[type[BaseException], ...] = ()
+    Constructed with the endpoint, it connects under the TLS policy or raises MailError.
+    """
+
+    protocol: ClassVar[Protocol]
+    wire_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+
+    @abstractmethod
+    def __init__(self, endpoint: Endpoint) -> None:
+        """Connect and secure the connection; nothing is logged in yet."""
+
     """The protocol library's own error types, reported as ProtocolError."""
 
     @abstractmethod
@@ -46,13 +54,11 @@ class ProbeSession(ABC):
 
 
 def run_probe(
+    session_class: type[ProbeSession],
     account_id: str,
     role: Role,
     endpoint: Endpoint,
     password: str,
-    *,
-    protocol: Protocol,
-    connect: Callable[[], ProbeSession],
 ) -> ServerReport:
     """Connect, check TLS, log in and report; every failure becomes the report's error."""
     fields: dict[str, Any] = {}
@@ -61,7 +67,7 @@ def run_probe(
         return ServerReport(
             account=account_id,
             role=role,
-            protocol=protocol,
+            protocol=session_class.protocol,
             address=endpoint.address,
             security=endpoint.security,
             error=error,
@@ -69,7 +75,7 @@ def run_probe(
         )
 
     try:
-        session = connect()
+        session = session_class(endpoint)
     except MailError as exc:
         return report(exc)
     try:

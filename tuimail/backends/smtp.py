@@ -134,6 +134,7 @@ def login(smtp: smtplib.SMTP, endpoint: Endpoint, password: str) -> None:
 
 
 class _SmtpProbe(ProbeSession):
+    protocol = Protocol.SMTP
     wire_errors = (smtplib.SMTPException,)
 
     def __init__(self, endpoint: Endpoint) -> None:
@@ -167,11 +168,4 @@ class _SmtpProbe(ProbeSession):
 
 def probe(account_id: str, role: Role, endpoint: Endpoint, password: str) -> ServerReport:
     """Connect, check TLS, authenticate and report what the server said."""
-    return run_probe(
-        account_id,
-        role,
-        endpoint,
-        password,
-        protocol=Protocol.SMTP,
-        connect=lambda: _SmtpProbe(endpoint),
-    )
+    return run_probe(_SmtpProbe, account_id, role, endpoint, password)

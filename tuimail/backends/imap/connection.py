@@ -130,6 +130,7 @@ def connect_and_login(endpoint: Endpoint, password: str) -> Any:
 
 
 class _ImapProbe(ProbeSession):
+    protocol = Protocol.IMAP
     wire_errors = (IMAPClientError, imaplib.IMAP4.error)
 
     def __init__(self, endpoint: Endpoint) -> None:
@@ -159,11 +160,4 @@ class _ImapProbe(ProbeSession):
 
 def probe(account_id: str, role: Role, endpoint: Endpoint, password: str) -> ServerReport:
     """Connect, check TLS, log in and report what the server said."""
-    return run_probe(
-        account_id,
-        role,
-        endpoint,
-        password,
-        protocol=Protocol.IMAP,
-        connect=lambda: _ImapProbe(endpoint),
-    )
+    return run_probe(_ImapProbe, account_id, role, endpoint, password)
