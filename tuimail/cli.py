@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from tuimail import __version__
-from tuimail.config.paths import Paths, default_paths
+from tuimail.config.paths import CONFIG_ENV, Paths, default_paths
 from tuimail.config.secrets import Secrets
 from tuimail.config.settings import Settings, load_settings
 from tuimail.model.account import Role
@@ -33,10 +33,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tuimail {__version__}")
     parser.add_argument("--config", metavar="PATH", help="read settings from PATH")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="PATH", default=argparse.SUPPRESS, help="read settings from PATH"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = commands.add_parser(
         "check",
+        parents=[common],
         help="connect and log in to each server of the accounts, and report what was found",
         description="Connect to each incoming and outgoing server, verify TLS, log in, and "
         "report the greeting, TLS, capabilities and login methods. Exit status 0 when all pass.",
@@ -45,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 
     password = commands.add_parser("password", help="store, forget or locate account passwords")
     actions = password.add_subparsers(dest="action", metavar="ACTION", required=True)
-    set_ = actions.add_parser("set", help="store the password of an account")
+    set_ = actions.add_parser("set", help="store the password of an account", parents=[common])
     set_.add_argument("account")
     set_.add_argument(
         "--outgoing",
@@ -55,14 +60,26 @@ def _parser() -> argparse.ArgumentParser:
     set_.add_argument(
         "--stdin", action="store_true", help="read the password from the first line of stdin"
     )
-    forget = actions.add_parser("forget", help="remove the stored passwords of an account")
+    forget = actions.add_parser(
+        "forget", help="remove the stored passwords of an account", parents=[common]
+    )
     forget.add_argument("account")
-    actions.add_parser("where", help="say where passwords are kept here, and why")
+    actions.add_parser("where", help="say where passwords are kept here, and why", parents=[common])
     return parser
 
 
+def _has_terminal() -> bool:
+    """True when a controlling terminal can be asked, even with stdin redirected."""
+    try:
+        with open("/dev/tty", "rb"):
+            return True
+    except OSError:
+        return False
+
+
 def _tty_prompt(prompt: str) -> str | None:
-    if not sys.stdin.isatty():
+    """Ask on the terminal (getpass reads /dev/tty, not stdin); None when there is none."""
+    if not _has_terminal():
         return None
     try:
         return getpass.getpass(prompt)
@@ -145,7 +162,7 @@ def _password(args: argparse.Namespace, paths: Paths, settings: Settings, out: T
     secrets = _secrets(paths, settings)
     if args.action == "where":
         status = secrets.status()
-        out.write(f"Passwords are kept in {status.description}.\nWhy: {status.reason}.\n")
+        out.write(f"Passwords: {status.description}.\nWhy: {status.reason}.\n")
         for account in settings.accounts:
             for role, endpoint in account.endpoints:
                 if endpoint.password_command:
@@ -169,15 +186,15 @@ def _password(args: argparse.Namespace, paths: Paths, settings: Settings, out: T
     if args.stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        if not sys.stdin.isatty():
+        if not _has_terminal():
             raise SecretError("No terminal to ask for the password; use --stdin in scripts.")
         password = getpass.getpass(f"Password for {account.email} ({account.id} {role.value}): ")
         if getpass.getpass("Repeat it: ") != password:
             raise SecretError("The two passwords differ; nothing was stored.")
     status = secrets.store(account.id, password, role)
-    out.write(f"Stored the password of {account.id!r} in {status.description}.\n")
+    out.write(f"Stored the password of {account.id!r}: {status.description}.\n")
     if status.kind != "keyring":
-        out.write(f"({status.reason}.)\n")
+        out.write(f"Why not the OS keyring: {status.reason}.\n")
     return EXIT_OK
 
 
@@ -188,7 +205,8 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         paths = default_paths(args.config)
-        settings = load_settings(paths.config_file)
+        named = args.config is not None or bool(os.environ.get(CONFIG_ENV))
+        settings = load_settings(paths.config_file, must_exist=named)
         if args.command == "check":
             return _check(args, paths, settings, out)
         if args.command == "password":

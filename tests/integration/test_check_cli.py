@@ -253,7 +253,7 @@ def test_password_set_and_forget_in_keyring(cli: Cli) -> None:
     cli.write_config('[accounts.a]\nemail = "a@example.test"\n[accounts.a.incoming]\nhost = "h"\n')
     _set_password(cli, "a", "s3cret-pass")
     where = cli.run("password", "where")
-    assert "Passwords are kept in the OS keyring (file_keyring.FileKeyring)" in where.stdout
+    assert "Passwords: in the OS keyring (file_keyring.FileKeyring)" in where.stdout
     assert "s3cret-pass" in (cli.home / "keyring.json").read_text()
     assert not any((cli.home / "data").glob("**/*.vault"))
     forget = cli.run("password", "forget", "a")
@@ -276,3 +276,27 @@ def test_version_and_help(cli: Cli) -> None:
     help_text = cli.run("--help").stdout
     for command in ("check", "password"):
         assert command in help_text
+
+
+@pytest.mark.mailstack
+def test_wrong_protocol_on_port_says_so(mailstack: MailStack, cli: Cli) -> None:
+    cli.write_config(
+        account(
+            mailstack, "a", "alice", incoming_port=mailstack.pop3s, outgoing_port=mailstack.imaps
+        )
+    )
+    _set_password(cli, "a", mailstack.password("alice"))
+    result = cli.run("check", "--config", str(cli.config))
+    assert result.returncode == 1
+    assert "does not answer like an IMAP server" in result.stdout
+    assert "does not answer like an SMTP server" in result.stdout
+    assert result.stdout.count("Is the port right?") == 2
+
+
+@pytest.mark.mailstack
+def test_tls_on_a_starttls_port_hints_at_starttls(mailstack: MailStack, cli: Cli) -> None:
+    cli.write_config(account(mailstack, "a", "alice", incoming_port=mailstack.imap))
+    _set_password(cli, "a", mailstack.password("alice"))
+    result = cli.run("check")
+    assert "FAILED: TLS failed:" in result.stdout
+    assert 'set security = "starttls"' in result.stdout

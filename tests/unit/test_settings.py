@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +217,43 @@ def test_cli_reports_config_error_with_status_2(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1
     assert f"{config}: [accounts.w.incoming] hots is not a known setting" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_protocol_choices_are_the_incoming_ones() -> None:
+    base = '[accounts.w]\nemail="a@b.c"\n[accounts.w.incoming]\nhost="h"\nprotocol="{}"\n'
+    for wrong in ("imaps", "smtp"):
+        message = _error(base.format(wrong))
+        assert f'protocol must be one of "imap" | "pop3", not {wrong!r}' in message
+
+
+@pytest.mark.parametrize("host", ["localhost:993", "imaps://mail.example.test"])
+def test_host_with_port_or_scheme(host: str) -> None:
+    message = _error(f'[accounts.w]\nemail="a@b.c"\n[accounts.w.incoming]\nhost="{host}"\n')
+    assert "host must be a host name only" in message
+    assert "put the port in port" in message
+
+
+def test_ca_file_that_is_not_pem(tmp_path: Path) -> None:
+    not_pem = tmp_path / "hostname"
+    not_pem.write_text("myhost\n")
+    text = '[accounts.w]\nemail="a@b.c"\n[accounts.w.incoming]\nhost="h"\n'
+    text += f'ca_file="{not_pem}"\n'
+    assert "holds no PEM CA certificate" in _error(text)
+
+
+def test_named_config_file_must_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.toml"
+    for args, env in (
+        (["--config", str(missing), "check"], {}),
+        (["check", "--config", str(missing)], {}),
+        (["check"], {"TUIMAIL_CONFIG": str(missing)}),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "tuimail", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **env},
+        )
+        assert result.returncode == 2, args
+        assert f"The settings file {missing} does not exist." in result.stderr

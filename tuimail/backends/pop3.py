@@ -78,7 +78,10 @@ def connect(endpoint: Endpoint) -> poplib.POP3:
     except (MailError, OSError, ssl.SSLError, EOFError) as exc:
         raise translate(exc, endpoint, lambda: _fetch_certificate(endpoint)) from None
     except poplib.error_proto as exc:
-        raise ProtocolError(f"{endpoint.address}: {_text(exc.args[0])}") from None
+        raise ProtocolError(
+            f"{endpoint.address} does not answer like a POP3 server ({_text(exc.args[0])}). "
+            "Is the port right?"
+        ) from None
 
 
 def login(pop: poplib.POP3, endpoint: Endpoint, password: str) -> None:

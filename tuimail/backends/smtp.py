@@ -45,7 +45,10 @@ def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> _Session:
     try:
         code, message = smtp.connect(endpoint.host, endpoint.port)
         if code != 220:
-            raise ProtocolError(f"{endpoint.address} greeted with {code} {_text(message)}.")
+            raise ProtocolError(
+                f"{endpoint.address} does not answer like an SMTP server (it greeted with "
+                f"{_text(message).rstrip('.')}). Is the port right?"
+            )
         greeting = f"{code} {_text(message)}"
         smtp.ehlo()
         if endpoint.security is Security.STARTTLS:
@@ -95,7 +98,10 @@ def connect(endpoint: Endpoint) -> _Session:
     except smtplib.SMTPServerDisconnected as exc:
         raise translate(_lost(exc), endpoint) from None
     except smtplib.SMTPException as exc:  # before OSError: smtplib's errors are OSErrors
-        raise ProtocolError(f"{endpoint.address}: {_text(str(exc))}") from None
+        raise ProtocolError(
+            f"{endpoint.address} does not answer like a SMTP server ({_text(str(exc))}). "
+            "Is the port right?"
+        ) from None
     except (MailError, OSError, ssl.SSLError) as exc:
         raise translate(exc, endpoint, lambda: _fetch_certificate(endpoint)) from None
 

@@ -13,7 +13,7 @@ from typing import TypeVar
 from cryptography import x509
 
 from tuimail.mime.sanitize import safe_line
-from tuimail.model.account import Endpoint
+from tuimail.model.account import Endpoint, Security
 from tuimail.model.errors import AuthError, ConnectError, MailError, TlsError
 from tuimail.model.report import TlsInfo
 
@@ -185,7 +185,18 @@ def translate(
             title="Certificate not trusted",
         )
     if isinstance(exc, ssl.SSLError):
-        return TlsError(f"TLS with {where} failed: {safe_line(exc.reason or str(exc))}.")
+        reason = safe_line(exc.reason or str(exc))
+        hint = ""
+        if endpoint.security is Security.TLS and reason in (
+            "WRONG_VERSION_NUMBER",
+            "RECORD_LAYER_FAILURE",
+            "PACKET_LENGTH_TOO_LONG",
+        ):
+            hint = (
+                " The server did not answer with TLS: if this port starts unencrypted, set "
+                'security = "starttls".'
+            )
+        return TlsError(f"TLS with {where} failed: {reason}.{hint}", title="TLS failed")
     if isinstance(exc, socket.gaierror):
         return ConnectError(
             f"Unknown host {endpoint.host!r}: the name does not resolve. Check the host name.",
@@ -197,8 +208,14 @@ def translate(
             title="Connection refused",
         )
     if isinstance(exc, (TimeoutError, socket.timeout)):
+        hint = (
+            ' If this port expects TLS from the first byte, set security = "tls".'
+            if endpoint.security is not Security.TLS
+            else ""
+        )
         return ConnectError(
-            f"No answer from {where} within {endpoint.timeout:g} s.", title="Connection timed out"
+            f"No answer from {where} within {endpoint.timeout:g} s.{hint}",
+            title="Connection timed out",
         )
     if isinstance(exc, (ConnectionResetError, BrokenPipeError, EOFError)):
         return ConnectError(f"{where} closed the connection unexpectedly.", title="Connection lost")

@@ -238,6 +238,10 @@ class Secrets:
             else f"Passphrase for the password vault {self.vault_path}: "
         )
         passphrase = self.ask_passphrase(prompt)
+        if passphrase is None:
+            raise SecretError(
+                "The password vault is locked and there is no terminal to ask for its passphrase."
+            )
         if not passphrase:
             raise SecretError("No passphrase given; the password vault stays locked.")
         self._vault = (
@@ -255,33 +259,33 @@ class Secrets:
         if self.choice is SecretStoreChoice.SESSION:
             return StoreStatus(
                 "session",
-                "asked once per session, kept in memory only",
+                "asked once per session and kept in memory only",
                 'the settings say [secrets] store = "session"',
             )
         if self.choice is SecretStoreChoice.VAULT:
             return StoreStatus(
                 "vault",
-                f"the encrypted vault {self.vault_path}",
+                f"in the encrypted vault {self.vault_path}",
                 'the settings say [secrets] store = "vault"',
             )
         backend = self._keyring_backend()
         if backend is not None:
             return StoreStatus(
-                "keyring", f"the OS keyring ({_backend_name(backend)})", "a keyring answered"
+                "keyring", f"in the OS keyring ({_backend_name(backend)})", "a keyring answered"
             )
         if self.choice is SecretStoreChoice.KEYRING:
             return StoreStatus(
                 "session",
-                "nowhere: the keyring is unavailable",
+                "not stored: the keyring is unavailable, so they are asked once per session",
                 f'the settings say [secrets] store = "keyring", but {self._keyring_problem}',
             )
         if vault_exists:
             return StoreStatus(
-                "vault", f"the encrypted vault {self.vault_path}", self._keyring_problem
+                "vault", f"in the encrypted vault {self.vault_path}", self._keyring_problem
             )
         return StoreStatus(
             "session",
-            "asked once per session, kept in memory only "
+            "asked once per session and kept in memory only "
             "(`tuimail password set ACCOUNT` creates an encrypted vault)",
             self._keyring_problem,
         )
@@ -349,7 +353,7 @@ class Secrets:
             elif self.choice in (SecretStoreChoice.AUTO, SecretStoreChoice.VAULT):
                 self._open_vault(create=True).set(key, password)
                 status = StoreStatus(
-                    "vault", f"the encrypted vault {self.vault_path}", status.reason
+                    "vault", f"in the encrypted vault {self.vault_path}", status.reason
                 )
             else:
                 raise SecretError(f"Passwords are not stored: {status.reason}.")

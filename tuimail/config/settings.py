@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,15 +122,25 @@ class _Reader:
             self.fail(key, f"must be a positive number of seconds, not {value}")
         return float(value)
 
-    def choice(self, key: str, enum_type: type[enum.StrEnum], default: enum.StrEnum) -> Any:
-        names = " | ".join(f'"{member.value}"' for member in enum_type)
+    def choice(
+        self,
+        key: str,
+        enum_type: type[enum.StrEnum],
+        default: enum.StrEnum,
+        allowed: tuple[enum.StrEnum, ...] | None = None,
+    ) -> Any:
+        members = allowed or tuple(enum_type)
+        names = " | ".join(f'"{member.value}"' for member in members)
         value = self._get(key, str, names, False)
         if value is None:
             return default
         try:
-            return enum_type(value.lower())
+            chosen = enum_type(value.lower())
         except ValueError:
             self.fail(key, f"must be one of {names}, not {value!r}")
+        if chosen not in members:
+            self.fail(key, f"must be one of {names}, not {value!r}")
+        return chosen
 
     def table_at(self, key: str, *, required: bool = False) -> Mapping[str, Any] | None:
         value: Mapping[str, Any] | None = self._get(key, dict, "a table", required)
@@ -156,11 +167,14 @@ def _endpoint(
     allowed = _ENDPOINT_KEYS | ({"protocol"} if protocol is None else set())
     reader = _Reader(path, where, table, allowed)
     if protocol is None:
-        protocol = reader.choice("protocol", Protocol, Protocol.IMAP)
-        if protocol not in _INCOMING_PROTOCOLS:
-            reader.fail("protocol", 'must be "imap" or "pop3" for incoming mail')
+        protocol = reader.choice("protocol", Protocol, Protocol.IMAP, _INCOMING_PROTOCOLS)
     assert protocol is not None  # noqa: S101 - for mypy: set on both branches
-    host = reader.required_string("host")
+    host = reader.required_string("host").strip()
+    if "/" in host or (host.count(":") == 1 and not host.startswith("[")):
+        reader.fail(
+            "host",
+            f"must be a host name only, like mail.example.org, not {host!r}; put the port in port",
+        )
     security: Security = reader.choice("security", Security, Security.TLS)
     port = reader.integer("port", 1, 65535) or DEFAULT_PORTS[(protocol, security)]
     ca_file = reader.string("ca_file")
@@ -168,6 +182,10 @@ def _endpoint(
         ca_path = Path(ca_file).expanduser()
         if not ca_path.is_file():
             reader.fail("ca_file", f"names {str(ca_path)!r}, which is not a readable file")
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=ca_path)
+        except (ssl.SSLError, OSError):
+            reader.fail("ca_file", f"names {str(ca_path)!r}, which holds no PEM CA certificate")
         ca_file = str(ca_path)
     fingerprint = reader.string("tls_fingerprint")
     if fingerprint is not None:
@@ -266,11 +284,13 @@ def parse_settings(path: Path, text: str) -> Settings:
     )
 
 
-def load_settings(path: Path) -> Settings:
-    """Read the settings file; a missing file means no accounts yet."""
+def load_settings(path: Path, *, must_exist: bool = False) -> Settings:
+    """Read the settings file; a missing file means no accounts yet, unless it was named."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if must_exist:
+            raise ConfigError(f"The settings file {path} does not exist.") from None
         return Settings(path=path)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None

@@ -96,7 +96,10 @@ def connect(endpoint: Endpoint) -> Any:
     except (MailError, OSError, ssl.SSLError, EOFError) as exc:
         raise translate(exc, endpoint, lambda: _fetch_certificate(endpoint)) from None
     except (IMAPClientError, imaplib.IMAP4.error) as exc:
-        raise ProtocolError(f"{endpoint.address}: {_text(str(exc))}") from None
+        raise ProtocolError(
+            f"{endpoint.address} does not answer like an IMAP server ({_text(str(exc))}). "
+            "Is the port right?"
+        ) from None
 
 
 def login(client: Any, endpoint: Endpoint, password: str) -> None:
