@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -108,9 +110,19 @@ def _secrets(paths: Paths, settings: Settings) -> Secrets:
 
 
 def _print_report(report: ServerReport, out: TextIO) -> None:
+    width = max(60, shutil.get_terminal_size().columns)
+
     def row(label: str, value: str) -> None:
         if value:
-            out.write(f"  {label:<13} {value}\n")
+            lines = textwrap.wrap(
+                value,
+                width=width - 1,
+                initial_indent=f"  {label:<13} ",
+                subsequent_indent=" " * 16,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            out.write("\n".join(lines) + "\n")
 
     row("greeting", report.greeting)
     if report.tls is not None:
