@@ -89,23 +89,13 @@ def _tty_prompt(prompt: str) -> str | None:
         return None
 
 
-def _passphrase_prompt(prompt: str) -> str | None:
-    first = _tty_prompt(prompt)
-    if first is None or not prompt.startswith("New"):
-        return first
-    again = _tty_prompt("Repeat the new passphrase: ")
-    if again != first:
-        raise SecretError("The two passphrases differ; nothing was stored.")
-    return first
-
-
 def _secrets(paths: Paths, settings: Settings) -> Secrets:
     return Secrets(
         paths.vault_file,
         settings.secret_store,
         settings.keyring_timeout,
         ask_password=_tty_prompt,
-        ask_passphrase=_passphrase_prompt,
+        ask_passphrase=_tty_prompt,
     )
 
 

@@ -201,7 +201,7 @@ def test_plaintext_keyring_is_refused(tmp_path: Path) -> None:
     previous = keyring.get_keyring()
     keyring.set_keyring(backend)
     try:
-        secrets = Secrets(tmp_path / "v", ask_passphrase=Prompter("vault-pass"))
+        secrets = Secrets(tmp_path / "v", ask_passphrase=Prompter("vault-pass", "vault-pass"))
         status = secrets.store("work", SECRET)
     finally:
         keyring.set_keyring(previous)
@@ -237,7 +237,7 @@ def test_over_ssh_without_keyring_says_so(tmp_path: Path, no_keyring: None) -> N
 
 def test_vault_used_when_no_keyring(tmp_path: Path, no_keyring: None) -> None:
     path = tmp_path / "v"
-    setup = Prompter("vault-pass")
+    setup = Prompter("vault-pass", "vault-pass")
     status = Secrets(path, ask_passphrase=setup).store("work", SECRET)
     assert status.kind == "vault"
     assert setup.asked[0].startswith("New passphrase")
@@ -251,7 +251,7 @@ def test_vault_used_when_no_keyring(tmp_path: Path, no_keyring: None) -> None:
 
 
 def test_vault_locked_without_terminal(tmp_path: Path, no_keyring: None) -> None:
-    Secrets(tmp_path / "v", ask_passphrase=Prompter("p")).store("work", SECRET)
+    Secrets(tmp_path / "v", ask_passphrase=Prompter("p", "p")).store("work", SECRET)
     with pytest.raises(SecretError, match="no terminal to ask"):
         Secrets(tmp_path / "v").password(_account(), Role.INCOMING)
 
@@ -283,3 +283,11 @@ def test_secrets_repr_has_no_password(tmp_path: Path, no_keyring: None) -> None:
     secrets.password(_account(), Role.INCOMING)
     assert SECRET not in repr(secrets)
     assert SECRET not in repr(Vault.create(tmp_path / "v2", "p"))
+
+
+def test_new_vault_passphrase_must_be_repeated(tmp_path: Path, no_keyring: None) -> None:
+    ask = Prompter("first", "second")
+    with pytest.raises(SecretError, match="two passphrases differ"):
+        Secrets(tmp_path / "v", ask_passphrase=ask).store("work", SECRET)
+    assert ask.asked[1] == "Repeat the new passphrase: "
+    assert not (tmp_path / "v").exists()

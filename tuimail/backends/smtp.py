@@ -80,7 +80,9 @@ def _fetch_certificate(endpoint: Endpoint) -> bytes:
     session = _connect(endpoint, probe_context())
     try:
         sock = session.smtp.sock
-        return sock.getpeercert(binary_form=True) or b"" if isinstance(sock, ssl.SSLSocket) else b""
+        if not isinstance(sock, ssl.SSLSocket):
+            return b""
+        return sock.getpeercert(binary_form=True) or b""
     finally:
         _close(session.smtp)
 

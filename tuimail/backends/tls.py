@@ -8,7 +8,6 @@ import hashlib
 import socket
 import ssl
 from collections.abc import Callable
-from typing import TypeVar
 
 from cryptography import x509
 
@@ -16,8 +15,6 @@ from tuimail.mime.sanitize import safe_line
 from tuimail.model.account import Endpoint, Security
 from tuimail.model.errors import AuthError, ConnectError, MailError, TlsError
 from tuimail.model.report import TlsInfo
-
-T = TypeVar("T")
 
 
 def fingerprint_of(der: bytes) -> str:

@@ -244,6 +244,8 @@ class Secrets:
             )
         if not passphrase:
             raise SecretError("No passphrase given; the password vault stays locked.")
+        if new and self.ask_passphrase("Repeat the new passphrase: ") != passphrase:
+            raise SecretError("The two passphrases differ; no vault was created.")
         self._vault = (
             Vault.create(self.vault_path, passphrase)
             if new

@@ -53,28 +53,12 @@ def migrate(connection: sqlite3.Connection, path: Path) -> None:
 
 
 def _apply(connection: sqlite3.Connection, number: int) -> None:
-    statements = [s.strip() for s in _split(MIGRATIONS[number]) if s.strip()]
-    connection.execute("BEGIN IMMEDIATE")
+    script = MIGRATIONS[number]
     try:
-        for statement in statements:
-            connection.execute(statement)
-        connection.execute(f"PRAGMA user_version = {number + 1}")
-        connection.execute("COMMIT")
+        connection.executescript(
+            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number + 1};\nCOMMIT;"
+        )
     except BaseException:
-        connection.execute("ROLLBACK")
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         raise
-
-
-def _split(script: str) -> list[str]:
-    """Split a migration into statements, keeping trigger bodies whole."""
-    statements: list[str] = []
-    current: list[str] = []
-    for line in script.splitlines(keepends=True):
-        current.append(line)
-        candidate = "".join(current)
-        if line.rstrip().endswith(";") and sqlite3.complete_statement(candidate):
-            statements.append(candidate)
-            current = []
-    if "".join(current).strip():
-        statements.append("".join(current))
-    return statements
