@@ -99,20 +99,25 @@ def _secrets(paths: Paths, settings: Settings) -> Secrets:
     )
 
 
+def _wrap(text: str, first: str, rest: str, width: int) -> str:
+    """``text`` wrapped to the terminal; long tokens such as fingerprints are never split."""
+    lines = textwrap.wrap(
+        text,
+        width=width - 1,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return "\n".join(lines or [first.rstrip()]) + "\n"
+
+
 def _print_report(report: ServerReport, out: TextIO) -> None:
     width = max(60, shutil.get_terminal_size().columns)
 
     def row(label: str, value: str) -> None:
         if value:
-            lines = textwrap.wrap(
-                value,
-                width=width - 1,
-                initial_indent=f"  {label:<13} ",
-                subsequent_indent=" " * 16,
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-            out.write("\n".join(lines) + "\n")
+            out.write(_wrap(value, f"  {label:<13} ", " " * 16, width))
 
     row("greeting", report.greeting)
     if report.tls is not None:
@@ -130,9 +135,9 @@ def _print_report(report: ServerReport, out: TextIO) -> None:
         out.write("  ok: logged in\n")
     elif report.error is not None:
         lines = report.error.message.splitlines() or [""]
-        out.write(f"  FAILED: {report.error.title}: {lines[0]}\n")
+        out.write(_wrap(f"FAILED: {report.error.title}: {lines[0]}", "  ", " " * 4, width))
         for line in lines[1:]:
-            out.write(f"    {line.strip()}\n")
+            out.write(_wrap(line.strip(), " " * 4, " " * 6, width))
 
 
 def _check(args: argparse.Namespace, paths: Paths, settings: Settings, out: TextIO) -> int:

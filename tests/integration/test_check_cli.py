@@ -36,6 +36,7 @@ class Cli:
             PYTHONPATH=str(TESTS),
             PYTHON_KEYRING_BACKEND="file_keyring.FileKeyring",
             TUIMAIL_TEST_KEYRING_FILE=str(self.home / "keyring.json"),
+            COLUMNS="200",  # the assertions read content, not the wrapping at 80 columns
         )
         env.update(extra)
         return env
@@ -135,6 +136,7 @@ def test_check_passes(mailstack: MailStack, cli: Cli, protocol: str, security: s
     assert "TLSv1.3" in result.stdout
     assert "(verified, valid until" in result.stdout
     assert "PLAIN" in result.stdout  # login methods listed
+    assert "AUTH PLAIN LOGIN" in result.stdout  # EHLO extensions, one space apart
     if protocol == "imap":
         assert "IDLE" in result.stdout
     _no_leak(result, mailstack.password("alice"))

@@ -159,7 +159,7 @@ class _SmtpProbe(ProbeSession):
     def capabilities(self) -> tuple[str, ...]:
         features = self.session.smtp.esmtp_features
         return tuple(
-            safe_line(f"{name} {value}".strip()).upper() for name, value in features.items()
+            safe_line(" ".join([name, *value.split()])).upper() for name, value in features.items()
         )
 
     def auth_mechanisms(self) -> tuple[str, ...]:
