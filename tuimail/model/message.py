@@ -56,6 +56,10 @@ class Envelope:
     keywords: frozenset[str] = frozenset()
     size: int = 0
     has_attachments: bool = False
+    arrived: datetime | None = None
+    """When the server received it (IMAP INTERNALDATE); ``date`` is what the sender claims."""
+    modseq: int = 0
+    """The server's modification sequence for the message (CONDSTORE), 0 when unknown."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,9 @@ class MessageBody:
     attachments: tuple[Attachment, ...] = ()
     from_html: bool = False
     links: tuple[str, ...] = ()
+    """The URLs that ``[n]`` marks in an HTML body's text point to (``links[n - 1]``)."""
+    too_complex: bool = False
+    """Whether part of the message was not read (too deep, too many parts, a part too big)."""
 
 
 @dataclass(frozen=True)

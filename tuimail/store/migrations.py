@@ -68,6 +68,27 @@ MIGRATIONS: tuple[str, ...] = (
         last_error   TEXT    NOT NULL DEFAULT ''
     );
     """,
+    # 2: sort keys and arrival time on messages; selectable folders; the full-text index split
+    # into sender and recipients so that from: and to: can be told apart.
+    """
+    ALTER TABLE message ADD COLUMN arrived INTEGER;
+    ALTER TABLE message ADD COLUMN sender_sort TEXT NOT NULL DEFAULT '';
+    ALTER TABLE message ADD COLUMN subject_sort TEXT NOT NULL DEFAULT '';
+    ALTER TABLE folder ADD COLUMN selectable INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE folder ADD COLUMN messages INTEGER NOT NULL DEFAULT 0;
+    DROP TRIGGER message_text_gone;
+    DROP TABLE message_text;
+    CREATE VIRTUAL TABLE message_text USING fts5 (
+        subject, sender, recipients, body, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO message_text (rowid, subject, sender, recipients)
+        SELECT id, subject, sender, recipients || ' ' || cc FROM message;
+    CREATE TRIGGER message_text_gone AFTER DELETE ON message BEGIN
+        DELETE FROM message_text WHERE rowid = old.id;
+    END;
+    ALTER TABLE pending_action ADD COLUMN message_id TEXT NOT NULL DEFAULT '';
+    CREATE INDEX pending_action_by_account ON pending_action (account, id);
+    """,
 )
 """Each entry moves a database from version ``index`` to ``index + 1``; never edit a shipped one."""
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from tuimail import __version__
+from tuimail.cli import mail
 from tuimail.config.paths import CONFIG_ENV, Paths, default_paths
 from tuimail.config.secrets import Secrets
 from tuimail.config.settings import Settings, load_settings
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     forget.add_argument("account")
     actions.add_parser("where", help="say where passwords are kept here, and why", parents=[common])
+    mail.add_commands(commands, common)
     return parser
 
 
@@ -218,6 +220,8 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _check(args, paths, settings, out)
         if args.command == "password":
             return _password(args, paths, settings, out)
+        if args.command in mail.COMMANDS:
+            return mail.run_command(args, paths, settings, lambda: _secrets(paths, settings), out)
         parser.print_help(out)
         return EXIT_OK
     except ConfigError as exc:

@@ -1,0 +1,500 @@
+"""The mail commands of the command line: sync, list, read, search and folders."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from tuimail.backends.imap.session import ImapSession, open_session
+from tuimail.config.paths import Paths
+from tuimail.config.secrets import Secrets
+from tuimail.config.settings import Settings
+from tuimail.mime.sanitize import safe_line, safe_text
+from tuimail.model.account import Account, Protocol, Role
+from tuimail.model.errors import ConfigError, MailError
+from tuimail.model.folder import Folder, FolderRole
+from tuimail.model.message import Address, Flag
+from tuimail.services import actions as action_service
+from tuimail.services.events import (
+    ActionFailed,
+    Event,
+    FolderReset,
+    SyncFailed,
+    SyncProgress,
+)
+from tuimail.services.mailbox import CachedEnvelope, Mailbox, Sort, message_key
+from tuimail.services.sync import SyncResult, sync_account
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+_FLAG_ORDER = (Flag.SEEN, Flag.ANSWERED, Flag.FLAGGED, Flag.DELETED, Flag.DRAFT)
+
+
+def cache_file(paths: Paths) -> Path:
+    """The cache database of this installation."""
+    return paths.cache_dir / "cache.sqlite"
+
+
+def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add the mail commands to the command line's subparsers."""
+    sync = commands.add_parser(
+        "sync",
+        parents=[common],
+        help="bring the local cache in step with the servers",
+        description="Fetch new messages, flag changes and deletions of every folder (Inbox "
+        "first) into the local cache, after sending actions made offline.",
+    )
+    sync.add_argument("account", nargs="?", help="sync only this account")
+    sync.add_argument(
+        "--folder", action="append", metavar="F", help="sync only this folder (repeatable)"
+    )
+
+    listing = commands.add_parser(
+        "list", parents=[common], help="list messages from the cache, newest first"
+    )
+    _scope_arguments(listing)
+    listing.add_argument(
+        "--sort", choices=[s.value for s in Sort], default=Sort.DATE.value, help="sort order"
+    )
+    listing.add_argument("--reverse", action="store_true", help="oldest (or smallest) first")
+    listing.add_argument("--offset", type=int, default=0, metavar="N", help="skip N messages")
+
+    read = commands.add_parser(
+        "read", parents=[common], help="show a message (ID from list or search)"
+    )
+    read.add_argument("id")
+    read.add_argument("--headers", action="store_true", help="show every header")
+    read.add_argument("--raw", action="store_true", help="show the raw source (made safe)")
+
+    search = commands.add_parser(
+        "search",
+        parents=[common],
+        help="search the cache (from: to: subject: has:attachment is:unread before: after: ...)",
+    )
+    search.add_argument("query")
+    _scope_arguments(search)
+    search.add_argument(
+        "--server",
+        action="store_true",
+        help="also ask the server (finds words in bodies the cache has not seen)",
+    )
+
+    folders = commands.add_parser(
+        "folders", parents=[common], help="list folders with roles and unread/total counts"
+    )
+    folders.add_argument("--account", metavar="A")
+    folders.add_argument("--json", action="store_true", help="print one JSON array")
+
+
+def _scope_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--account", metavar="A", help="only this account")
+    parser.add_argument("--folder", metavar="F", help="only this folder (default: Inbox)")
+    parser.add_argument("--all-folders", action="store_true", help="every folder")
+    parser.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (50)")
+    parser.add_argument("--json", action="store_true", help="print one JSON array")
+
+
+COMMANDS = ("sync", "list", "read", "search", "folders")
+
+
+def run_command(
+    args: argparse.Namespace,
+    paths: Paths,
+    settings: Settings,
+    secrets: Callable[[], Secrets],
+    out: TextIO,
+) -> int:
+    """Run one of the mail commands."""
+    paths.ensure_private_dirs()
+    handler = {
+        "sync": _sync,
+        "list": _list,
+        "read": _read,
+        "search": _search,
+        "folders": _folders,
+    }[args.command]
+    return handler(args, paths, settings, secrets, out)
+
+
+def _imap_accounts(settings: Settings, account: str | None) -> list[Account]:
+    chosen = [settings.account(account)] if account else list(settings.accounts)
+    if not chosen:
+        raise ConfigError(
+            f"No account is configured in {settings.path}. See 'Settings' in the README."
+        )
+    imap = [a for a in chosen if a.incoming.protocol is Protocol.IMAP]
+    if not imap:
+        raise ConfigError(
+            "Only IMAP accounts can be synced so far; "
+            + ", ".join(f"{a.id} uses {a.incoming.protocol.value}" for a in chosen)
+            + "."
+        )
+    return imap
+
+
+# -- sync -------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """A one-line progress bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.shown = False
+
+    def event(self, event: Event) -> None:
+        if isinstance(event, SyncProgress) and self.live:
+            width = max(10, min(40, shutil.get_terminal_size().columns - 50))
+            total = max(event.total, event.done, 1)
+            filled = int(width * event.done / total)
+            bar = "#" * filled + "-" * (width - filled)
+            label = safe_line(f"{event.account} {event.folder}")[:30]
+            self.stream.write(f"\r{label:<30} [{bar}] {event.done:>7,}/{total:,}")
+            self.stream.flush()
+            self.shown = True
+        elif isinstance(event, FolderReset):
+            self.line(
+                f"{event.account}: {safe_line(event.folder)} was renumbered on the server "
+                f"(UIDVALIDITY changed): its {event.dropped} cached messages and queued "
+                "actions were dropped and it is fetched again."
+            )
+        elif isinstance(event, SyncFailed):
+            where = f" {safe_line(event.folder)}" if event.folder else ""
+            self.line(f"{event.account}{where}: {event.error.title}: {event.error.message}")
+        elif isinstance(event, ActionFailed):
+            self.line(
+                f"{event.account}: could not {event.description}: {event.error.message} "
+                "(the change was undone here)"
+            )
+
+    def line(self, text: str) -> None:
+        self.clear()
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * (shutil.get_terminal_size().columns - 1) + "\r")
+            self.shown = False
+
+
+def _sync(
+    args: argparse.Namespace,
+    paths: Paths,
+    settings: Settings,
+    secrets: Callable[[], Secrets],
+    out: TextIO,
+) -> int:
+    accounts = _imap_accounts(settings, args.account)
+    store = secrets()
+    progress = _Progress(sys.stderr)
+    cancel = threading.Event()
+    failed = False
+    for account in accounts:
+        password = store.password(account, Role.INCOMING)
+
+        def replay(session: ImapSession, account_id: str = account.id) -> None:
+            action_service.replay(cache_file(paths), account_id, session, progress.event)
+
+        try:
+            result = sync_account(
+                cache_file(paths),
+                account,
+                password,
+                folders=args.folder,
+                on_event=progress.event,
+                cancel=cancel,
+                before_folders=replay,
+            )
+        except KeyboardInterrupt:
+            cancel.set()
+            progress.clear()
+            raise
+        progress.clear()
+        out.write(_summary(result) + "\n")
+        failed = failed or bool(result.errors)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _summary(result: SyncResult) -> str:
+    folders = len(result.folders)
+    text = (
+        f"{result.account}: {folders} folder{'s' * (folders != 1)}, {result.added:,} new, "
+        f"{result.changed:,} changed, {result.removed:,} removed in {result.seconds:.1f} s"
+    )
+    if result.errors:
+        text += f"; {len(result.errors)} error{'s' * (len(result.errors) != 1)} (see above)"
+    return text
+
+
+# -- list and search --------------------------------------------------------------------------
+
+
+def _scope(mailbox: Mailbox, args: argparse.Namespace, settings: Settings) -> list[int]:
+    if args.account:
+        settings.account(args.account)  # a ConfigError naming the accounts when unknown
+    if args.folder or args.all_folders:
+        return mailbox.folder_ids(args.account, None if args.all_folders else args.folder)
+    inboxes = [
+        f for f in mailbox.folders(args.account) if f.role is FolderRole.INBOX and f.selectable
+    ]
+    if not inboxes:
+        raise MailError("Nothing is cached yet; run tuimail sync first.")
+    ids: list[int] = []
+    for inbox in inboxes:
+        ids.extend(mailbox.folder_ids(inbox.account, inbox.name))
+    return ids
+
+
+def _list(
+    args: argparse.Namespace,
+    paths: Paths,
+    settings: Settings,
+    secrets: Callable[[], Secrets],
+    out: TextIO,
+) -> int:
+    with Mailbox(cache_file(paths)) as mailbox:
+        found = mailbox.envelopes(
+            _scope(mailbox, args, settings),
+            sort=Sort(args.sort),
+            descending=not args.reverse,
+            offset=max(args.offset, 0),
+            limit=max(args.limit, 0),
+        )
+    _print_envelopes(found, args.json, out)
+    return EXIT_OK
+
+
+def _search(
+    args: argparse.Namespace,
+    paths: Paths,
+    settings: Settings,
+    secrets: Callable[[], Secrets],
+    out: TextIO,
+) -> int:
+    with Mailbox(cache_file(paths)) as mailbox:
+        scope = _scope(mailbox, args, settings) if (args.folder or args.account) else []
+        if not scope:
+            scope = mailbox.folder_ids(args.account, None)
+        found = mailbox.envelopes(scope, query=args.query, limit=max(args.limit, 0))
+        if args.server:
+            seen = {c.id for c in found}
+            for account in _imap_accounts(settings, args.account):
+                folders = [
+                    f
+                    for f in mailbox.folders(account.id)
+                    if f.selectable and (not args.folder or f.name == args.folder)
+                ]
+                with _session(account, secrets) as session:
+                    for folder in folders:
+                        for hit in mailbox.search_server(
+                            session, account.id, folder.name, args.query
+                        ):
+                            if hit.id not in seen:
+                                seen.add(hit.id)
+                                found.append(hit)
+            found = found[: max(args.limit, 0)]
+    _print_envelopes(found, args.json, out)
+    return EXIT_OK
+
+
+def _addresses_json(addresses: tuple[Address, ...]) -> list[dict[str, str]]:
+    return [{"name": safe_line(a.name), "email": safe_line(a.email)} for a in addresses]
+
+
+def envelope_json(cached: CachedEnvelope) -> dict[str, object]:
+    """One message as the JSON of ``list --json`` and ``search --json``."""
+    envelope = cached.envelope
+    ref = envelope.ref
+    flags = [flag.value for flag in _FLAG_ORDER if flag in envelope.flags]
+    flags.extend(safe_line(k) for k in sorted(envelope.keywords))
+    return {
+        "id": message_key(ref),
+        "account": ref.account,
+        "folder": safe_line(ref.folder),
+        "uid": ref.uid,
+        "uidvalidity": ref.uidvalidity,
+        "message_id": safe_line(envelope.message_id),
+        "date": envelope.date.isoformat() if envelope.date else None,
+        "from": _addresses_json(envelope.sender),
+        "to": _addresses_json(envelope.to),
+        "cc": _addresses_json(envelope.cc),
+        "subject": safe_line(envelope.subject),
+        "flags": flags,
+        "size": envelope.size,
+        "has_attachments": envelope.has_attachments,
+        "in_reply_to": safe_line(envelope.in_reply_to),
+    }
+
+
+def _short_date(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone()
+    if local.date() == now.date():
+        return local.strftime("%H:%M")
+    if local.year == now.year:
+        return local.strftime("%d %b")
+    return local.strftime("%Y-%m-%d")
+
+
+def _markers(cached: CachedEnvelope) -> str:
+    flags = cached.envelope.flags
+    return (
+        ("N" if Flag.SEEN not in flags else " ")
+        + ("!" if Flag.FLAGGED in flags else " ")
+        + ("r" if Flag.ANSWERED in flags else " ")
+        + ("@" if cached.envelope.has_attachments else " ")
+    )
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _print_envelopes(found: list[CachedEnvelope], as_json: bool, out: TextIO) -> None:
+    if as_json:
+        json.dump([envelope_json(c) for c in found], out, ensure_ascii=False, indent=1)
+        out.write("\n")
+        return
+    if not found:
+        out.write("No messages.\n")
+        return
+    now = datetime.now().astimezone()
+    width = max(60, shutil.get_terminal_size().columns)
+    keys = [message_key(c.envelope.ref) for c in found]
+    key_width = max(len(k) for k in keys)
+    rest = width - key_width - 4 - 6 - 4 - 1
+    sender_width = max(10, rest // 3)
+    subject_width = max(10, rest - sender_width)
+    for key, cached in zip(keys, found, strict=True):
+        envelope = cached.envelope
+        sender = envelope.sender[0] if envelope.sender else Address("", "")
+        who = safe_line(sender.name or sender.email)
+        out.write(
+            f"{key:<{key_width}} {_markers(cached)} {_short_date(envelope.date, now):>10} "
+            f"{_fit(who, sender_width):<{sender_width}} "
+            f"{_fit(safe_line(envelope.subject) or '(no subject)', subject_width)}\n"
+        )
+
+
+# -- read -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _session(account: Account, secrets: Callable[[], Secrets]) -> Iterator[ImapSession]:
+    password = secrets().password(account, Role.INCOMING)
+    session = open_session(account.incoming, password, account.id)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _read(
+    args: argparse.Namespace,
+    paths: Paths,
+    settings: Settings,
+    secrets: Callable[[], Secrets],
+    out: TextIO,
+) -> int:
+    with Mailbox(cache_file(paths)) as mailbox:
+        cached = mailbox.envelope(args.id)
+        if mailbox.cached_raw(cached) is not None:
+            message = mailbox.read(args.id, None)
+        else:
+            account = settings.account(cached.envelope.ref.account)
+            with _session(account, secrets) as session:
+                message = mailbox.read(args.id, session)
+    if args.raw:
+        out.write(safe_text(message.raw.decode("utf-8", "replace")))
+        return EXIT_OK
+    parsed = message.parsed
+    if args.headers:
+        for name, value in parsed.headers:
+            out.write(f"{safe_line(name)}: {value}\n")
+    else:
+        _header(out, "From", ", ".join(str(a) for a in parsed.sender))
+        _header(out, "To", ", ".join(str(a) for a in parsed.to))
+        _header(out, "Cc", ", ".join(str(a) for a in parsed.cc))
+        when = parsed.date or cached.envelope.date
+        _header(out, "Date", when.astimezone().strftime("%a, %d %b %Y %H:%M %z") if when else "")
+        _header(out, "Subject", parsed.subject)
+    out.write("\n")
+    out.write(parsed.body.text.rstrip("\n") + "\n")
+    if parsed.body.links:
+        out.write("\nLinks:\n")
+        for number, link in enumerate(parsed.body.links, 1):
+            out.write(f"  [{number}] {safe_line(link)}\n")
+    if parsed.body.attachments:
+        out.write("\nAttachments:\n")
+        for attachment in parsed.body.attachments:
+            part = attachment.part
+            out.write(f"  {attachment.safe_name} ({part.content_type}, {_size(part.size)})\n")
+    return EXIT_OK
+
+
+def _header(out: TextIO, name: str, value: str) -> None:
+    if value:
+        out.write(f"{name + ':':<9}{safe_line(value)}\n")
+
+
+def _size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return f"{size} bytes"
+
+
+# -- folders ----------------------------------------------------------------------------------
+
+
+def _folders(
+    args: argparse.Namespace,
+    paths: Paths,
+    settings: Settings,
+    secrets: Callable[[], Secrets],
+    out: TextIO,
+) -> int:
+    if args.account:
+        settings.account(args.account)
+    with Mailbox(cache_file(paths)) as mailbox:
+        found = mailbox.folders(args.account)
+    if args.json:
+        json.dump([_folder_json(f) for f in found], out, ensure_ascii=False, indent=1)
+        out.write("\n")
+        return EXIT_OK
+    if not found:
+        out.write("No folders cached yet; run tuimail sync first.\n")
+        return EXIT_OK
+    name_width = max(len(safe_line(f.name)) for f in found)
+    for folder in found:
+        role = "" if folder.role is FolderRole.NONE else folder.role.value
+        out.write(
+            f"{folder.account:<12} {safe_line(folder.name):<{name_width}}  {role:<8} "
+            f"{folder.unread:>7,} unread {folder.total:>8,} total\n"
+        )
+    return EXIT_OK
+
+
+def _folder_json(folder: Folder) -> dict[str, object]:
+    return {
+        "account": folder.account,
+        "name": safe_line(folder.name),
+        "role": None if folder.role is FolderRole.NONE else folder.role.value,
+        "delimiter": folder.delimiter,
+        "selectable": folder.selectable,
+        "unread": folder.unread,
+        "total": folder.total,
+    }

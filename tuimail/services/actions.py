@@ -1,0 +1,396 @@
+"""What a person does to messages: applied to the cache at once, queued for the server, undoable.
+
+Every action changes the cache first (so the list shows it immediately) and is written to the
+``pending_action`` queue in the same transaction. :func:`replay` sends the queue to the server,
+oldest first: at once when online, at the next sync when not. A server that refuses an action
+gets its folder re-read, which puts the cache back to the server's truth, and an ActionFailed
+event says why.
+"""
+
+from __future__ import annotations
+
+import enum
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tuimail.backends.imap.session import ImapSession
+from tuimail.model.errors import ConnectError, MailError
+from tuimail.model.folder import FolderRole
+from tuimail.model.message import Flag
+from tuimail.services.events import ActionFailed, EventSink, ignore_events
+from tuimail.store import folders as folder_store
+from tuimail.store import messages as message_store
+from tuimail.store import queue as queue_store
+from tuimail.store.codec import FLAG_BITS
+from tuimail.store.database import connect, transaction
+from tuimail.store.messages import CachedEnvelope
+
+
+class Kind(enum.StrEnum):
+    """The operations the queue knows."""
+
+    ADD_FLAGS = "add_flags"
+    REMOVE_FLAGS = "remove_flags"
+    MOVE = "move"
+    COPY = "copy"
+    EXPUNGE = "expunge"
+    """\\Deleted and UID EXPUNGE: deleting where there is no Trash, or in the Trash itself."""
+
+
+@dataclass
+class Done:
+    """An action as it was applied, kept so that it can be undone."""
+
+    description: str
+    account: str
+    folder: str
+    queued: list[int]
+    """The ids of its queue rows (gone once the server has it)."""
+    flags_before: dict[int, int] = field(default_factory=dict)
+    """Row id -> flag bits before a flag change."""
+    removed: list[CachedEnvelope] = field(default_factory=list)
+    """Envelopes a move took out of the folder."""
+    target: str = ""
+    undoable: bool = True
+
+
+class Actions:
+    """Apply actions to messages of the cache at ``db_path``; one instance per thread."""
+
+    def __init__(self, db_path: Path, *, on_event: EventSink = ignore_events) -> None:
+        self.db_path = db_path
+        self.db: sqlite3.Connection = connect(db_path)
+        self.on_event = on_event
+        self.last: Done | None = None
+
+    def close(self) -> None:
+        """Close the cache connection."""
+        self.db.close()
+
+    # -- the actions -----------------------------------------------------------------------
+
+    def mark_read(self, ids: Sequence[int], read: bool = True) -> Done:
+        """Mark messages read (\\Seen) or unread."""
+        return self._flag(ids, Flag.SEEN, read, "mark read" if read else "mark unread")
+
+    def flag(self, ids: Sequence[int], flagged: bool = True) -> Done:
+        """Flag (star) messages or take the flag off."""
+        return self._flag(ids, Flag.FLAGGED, flagged, "flag" if flagged else "unflag")
+
+    def move(self, ids: Sequence[int], target: str) -> Done:
+        """Move messages to another folder of the same account."""
+        return self._move(ids, target, f"move to {target}")
+
+    def copy(self, ids: Sequence[int], target: str) -> Done:
+        """Copy messages to another folder (they appear there at its next sync)."""
+        groups = self._groups(ids)
+        done = Done(f"copy to {target}", "", "", [], target=target, undoable=False)
+        with transaction(self.db):
+            for (account, folder, fid, validity), envelopes in groups.items():
+                self._check_target(account, target)
+                done.account, done.folder = account, folder
+                uids = [c.envelope.ref.uid for c in envelopes]
+                done.queued.append(
+                    queue_store.add(
+                        self.db,
+                        account=account,
+                        folder=fid,
+                        uidvalidity=validity,
+                        uids=uids,
+                        kind=Kind.COPY,
+                        argument=target,
+                    )
+                )
+        self.last = done
+        return done
+
+    def delete(self, ids: Sequence[int]) -> Done:
+        """Move to the account's Trash; in the Trash itself, or with no Trash, delete for good."""
+        groups = self._groups(ids)
+        accounts = {key[0] for key in groups}
+        if len(accounts) > 1:
+            raise MailError("Delete messages of one account at a time.")
+        account = next(iter(accounts), "")
+        trash = folder_store.folder_by_role(self.db, account, FolderRole.TRASH)
+        folders = {key[1] for key in groups}
+        if trash is not None and trash not in folders:
+            return self._move(ids, trash, "delete")
+        done = Done("delete for good", account, "", [], undoable=False)
+        with transaction(self.db):
+            for (acct, folder, fid, validity), envelopes in groups.items():
+                done.folder = folder
+                uids = [c.envelope.ref.uid for c in envelopes]
+                done.queued.append(
+                    queue_store.add(
+                        self.db,
+                        account=acct,
+                        folder=fid,
+                        uidvalidity=validity,
+                        uids=uids,
+                        kind=Kind.EXPUNGE,
+                        argument="",
+                    )
+                )
+                message_store.remove_ids(self.db, [c.id for c in envelopes])
+        self.last = done
+        return done
+
+    def archive(self, ids: Sequence[int]) -> Done:
+        """Move to the account's Archive folder."""
+        groups = self._groups(ids)
+        accounts = {key[0] for key in groups}
+        if len(accounts) > 1:
+            raise MailError("Archive messages of one account at a time.")
+        account = next(iter(accounts), "")
+        archive = folder_store.folder_by_role(self.db, account, FolderRole.ARCHIVE)
+        if archive is None:
+            raise MailError(
+                f"Account {account!r} has no Archive folder (none is marked \\Archive or named "
+                "Archive); move the messages to a folder instead."
+            )
+        return self._move(ids, archive, "archive")
+
+    def undo(self) -> str:
+        """Undo the last action; returns what was undone. MailError when nothing can be."""
+        done = self.last
+        if done is None or not done.undoable:
+            raise MailError(
+                "There is nothing to undo."
+                if done is None
+                else f"“{done.description}” cannot be undone."
+            )
+        self.last = None
+        with transaction(self.db):
+            still_queued = queue_store.remove(self.db, done.queued)
+            if done.flags_before:
+                self._undo_flags(done, still_queued)
+            elif done.removed:
+                self._undo_move(done, still_queued)
+        return done.description
+
+    # -- the pieces ------------------------------------------------------------------------
+
+    def _groups(self, ids: Sequence[int]) -> dict[tuple[str, str, int, int], list[CachedEnvelope]]:
+        found = message_store.by_ids(self.db, ids)
+        if not found:
+            raise MailError("Those messages are no longer in the cache.")
+        groups: dict[tuple[str, str, int, int], list[CachedEnvelope]] = {}
+        for cached in found:
+            ref = cached.envelope.ref
+            fid = folder_store.folder_id(self.db, ref.account, ref.folder)
+            if fid is None:
+                continue
+            groups.setdefault((ref.account, ref.folder, fid, ref.uidvalidity), []).append(cached)
+        return groups
+
+    def _flag(self, ids: Sequence[int], flag: Flag, on: bool, description: str) -> Done:
+        groups = self._groups(ids)
+        bit = FLAG_BITS[flag]
+        done = Done(description, "", "", [])
+        kind = Kind.ADD_FLAGS if on else Kind.REMOVE_FLAGS
+        with transaction(self.db):
+            for (account, folder, fid, validity), envelopes in groups.items():
+                done.account, done.folder = account, folder
+                bits = {c.id: _bits(c) for c in envelopes}
+                changing = [c for c in envelopes if bool(bits[c.id] & bit) != on]
+                if not changing:
+                    continue
+                done.flags_before.update({c.id: bits[c.id] for c in changing})
+                uids = [c.envelope.ref.uid for c in changing]
+                done.queued.append(
+                    queue_store.add(
+                        self.db,
+                        account=account,
+                        folder=fid,
+                        uidvalidity=validity,
+                        uids=uids,
+                        kind=kind,
+                        argument=flag.value,
+                    )
+                )
+                message_store.change_flag_bits(
+                    self.db, [c.id for c in changing], add=bit if on else 0, remove=0 if on else bit
+                )
+        self.last = done if done.flags_before else None
+        return done
+
+    def _check_target(self, account: str, target: str) -> None:
+        if folder_store.folder_id(self.db, account, target) is None:
+            raise MailError(f"Account {account!r} has no folder named {target!r}.")
+
+    def _move(self, ids: Sequence[int], target: str, description: str) -> Done:
+        groups = self._groups(ids)
+        done = Done(description, "", "", [], target=target)
+        with transaction(self.db):
+            for (account, folder, fid, validity), envelopes in groups.items():
+                if folder == target:
+                    continue
+                self._check_target(account, target)
+                done.account, done.folder = account, folder
+                uids = [c.envelope.ref.uid for c in envelopes]
+                done.queued.append(
+                    queue_store.add(
+                        self.db,
+                        account=account,
+                        folder=fid,
+                        uidvalidity=validity,
+                        uids=uids,
+                        kind=Kind.MOVE,
+                        argument=target,
+                    )
+                )
+                done.removed.extend(envelopes)
+                message_store.remove_ids(self.db, [c.id for c in envelopes])
+        self.last = done if done.removed else None
+        return done
+
+    def _undo_flags(self, done: Done, still_queued: bool) -> None:
+        by_id = message_store.by_ids(self.db, list(done.flags_before))
+        for cached in by_id:
+            before = done.flags_before[cached.id]
+            now = _bits(cached)
+            self.db.execute("UPDATE message SET flags = ? WHERE id = ?", (before, cached.id))
+            if still_queued:
+                continue
+            ref = cached.envelope.ref
+            fid = folder_store.folder_id(self.db, ref.account, ref.folder)
+            if fid is None:
+                continue
+            for flag, bit in FLAG_BITS.items():
+                if before & bit and not now & bit:
+                    kind = Kind.ADD_FLAGS
+                elif now & bit and not before & bit:
+                    kind = Kind.REMOVE_FLAGS
+                else:
+                    continue
+                queue_store.add(
+                    self.db,
+                    account=ref.account,
+                    folder=fid,
+                    uidvalidity=ref.uidvalidity,
+                    uids=[ref.uid],
+                    kind=kind,
+                    argument=flag.value,
+                )
+
+    def _undo_move(self, done: Done, still_queued: bool) -> None:
+        if still_queued:  # never reached the server: put the envelopes back as they were
+            for cached in done.removed:
+                ref = cached.envelope.ref
+                fid = folder_store.folder_id(self.db, ref.account, ref.folder)
+                if fid is not None:
+                    message_store.add(self.db, fid, [cached.envelope])
+            return
+        # the server moved them: move the copies back by their new UIDs, found by Message-ID
+        # in the target at its next sync; the queue carries the request until then
+        target_fid = folder_store.folder_id(self.db, done.account, done.target)
+        if target_fid is None:
+            return
+        for cached in done.removed:
+            ref = cached.envelope.ref
+            queue_store.add(
+                self.db,
+                account=ref.account,
+                folder=target_fid,
+                uidvalidity=0,
+                uids=[],
+                kind=Kind.MOVE,
+                argument=ref.folder,
+                message_id=cached.envelope.message_id,
+            )
+
+
+def _bits(cached: CachedEnvelope) -> int:
+    bits = 0
+    for flag in cached.envelope.flags:
+        bits |= FLAG_BITS[flag]
+    return bits
+
+
+def replay(
+    db_path: Path, account: str, session: ImapSession, on_event: EventSink = ignore_events
+) -> int:
+    """Send the account's queued actions to the server, oldest first; returns how many went.
+
+    A refused action is dropped, its folder is marked for a full re-read (which restores the
+    cache to the server's state) and ActionFailed is reported. A dropped connection leaves the
+    rest queued and raises ConnectError.
+    """
+    db = connect(db_path)
+    sent = 0
+    try:
+        for action in queue_store.pending(db, account):
+            name = folder_store.folder_name(db, action.folder_id)
+            state = folder_store.state(db, account, name) if name else None
+            if name is None or state is None:
+                with transaction(db):
+                    queue_store.remove(db, [action.id])
+                continue
+            try:
+                _send(session, name, state.uidvalidity, action)
+            except ConnectError as exc:
+                with transaction(db):
+                    queue_store.failed(db, action.id, exc.message)
+                raise
+            except MailError as exc:
+                with transaction(db):
+                    queue_store.remove(db, [action.id])
+                    folder_store.force_full_sync(db, action.folder_id)
+                on_event(ActionFailed(account, _describe(action, name), exc))
+                continue
+            with transaction(db):
+                queue_store.remove(db, [action.id])
+            sent += 1
+    finally:
+        db.close()
+    return sent
+
+
+def _describe(action: queue_store.Pending, folder: str) -> str:
+    count = len(action.uids) or 1
+    what = f"{count} message{'s' * (count != 1)} in {folder}"
+    return {
+        Kind.ADD_FLAGS: f"set {action.argument} on {what}",
+        Kind.REMOVE_FLAGS: f"clear {action.argument} on {what}",
+        Kind.MOVE: f"move {what} to {action.argument}",
+        Kind.COPY: f"copy {what} to {action.argument}",
+        Kind.EXPUNGE: f"delete {what}",
+    }.get(Kind(action.kind), f"{action.kind} {what}")
+
+
+def _send(session: ImapSession, folder: str, uidvalidity: int, action: queue_store.Pending) -> None:
+    if action.uidvalidity and action.uidvalidity != uidvalidity:
+        raise MailError(f"{folder} was renumbered on the server; the action no longer applies.")
+    uids = list(action.uids)
+    if not uids and action.message_id:  # an undo of a move: find the copy by Message-ID
+        session.select(folder, read_only=True)
+        uids = session.search(["HEADER", "Message-ID", action.message_id])
+        if not uids:
+            return
+    if not uids:
+        return
+    kind = Kind(action.kind)
+    if kind in (Kind.ADD_FLAGS, Kind.REMOVE_FLAGS):
+        flags = [Flag(name) for name in action.argument.split()]
+        if kind is Kind.ADD_FLAGS:
+            session.add_flags(folder, uids, flags)
+        else:
+            session.remove_flags(folder, uids, flags)
+    elif kind is Kind.MOVE:
+        session.move(folder, uids, action.argument)
+    elif kind is Kind.COPY:
+        session.copy(folder, uids, action.argument)
+    elif kind is Kind.EXPUNGE:
+        session.add_flags(folder, uids, [Flag.DELETED])
+        session.expunge(folder, uids)
+
+
+def queued(db_path: Path, account: str | None = None) -> int:
+    """How many actions wait for the server."""
+    db = connect(db_path)
+    try:
+        return queue_store.count(db, account)
+    finally:
+        db.close()

@@ -1,0 +1,321 @@
+"""Cached envelopes: added in batches, flags updated, expunged, and read back in pages."""
+
+from __future__ import annotations
+
+import enum
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tuimail.mime.subject import subject_sort_key
+from tuimail.model.message import Envelope, Flag, MessageRef
+from tuimail.store.codec import (
+    bits_to_flags,
+    flags_to_bits,
+    pack_addresses,
+    pack_keywords,
+    unpack_addresses,
+    unpack_keywords,
+)
+
+
+class Sort(enum.StrEnum):
+    """The orders a message list can be sorted in."""
+
+    DATE = "date"
+    SENDER = "sender"
+    SUBJECT = "subject"
+    SIZE = "size"
+
+
+_ORDER = {
+    Sort.DATE: "coalesce(m.date, m.arrived, 0) {d}, m.id {d}",
+    Sort.SENDER: "m.sender_sort {d}, m.date DESC, m.id DESC",
+    Sort.SUBJECT: "m.subject_sort {d}, m.date DESC, m.id DESC",
+    Sort.SIZE: "m.size {d}, m.id {d}",
+}
+
+_COLUMNS = (
+    "m.id, f.account, f.name, f.uidvalidity, m.uid, m.message_id, m.date, m.subject, m.sender,"
+    " m.recipients, m.cc, m.reply_to, m.in_reply_to, m.refs, m.flags, m.keywords, m.size,"
+    " m.has_attachments, m.arrived, m.modseq"
+)
+
+
+@dataclass(frozen=True)
+class CachedEnvelope:
+    """An envelope with the cache's key of its row."""
+
+    id: int
+    envelope: Envelope
+
+
+def _epoch(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value is not None else None
+
+
+def _sender_key(envelope: Envelope) -> str:
+    if not envelope.sender:
+        return ""
+    first = envelope.sender[0]
+    return (first.name or first.email).casefold()
+
+
+def _row(folder: int, e: Envelope) -> tuple[object, ...]:
+    return (
+        folder,
+        e.ref.uid,
+        e.message_id,
+        _epoch(e.date),
+        e.subject,
+        pack_addresses(e.sender),
+        pack_addresses(e.to),
+        pack_addresses(e.cc),
+        pack_addresses(e.reply_to),
+        e.in_reply_to,
+        " ".join(e.references),
+        flags_to_bits(e.flags),
+        pack_keywords(e.keywords),
+        e.size,
+        int(e.has_attachments),
+        e.modseq,
+        _epoch(e.arrived),
+        _sender_key(e),
+        subject_sort_key(e.subject),
+    )
+
+
+def add(db: sqlite3.Connection, folder: int, envelopes: Sequence[Envelope]) -> int:
+    """Add envelopes to a folder and to the full-text index (caller commits).
+
+    A UID already cached is left as it is. Returns how many were new.
+    """
+    if not envelopes:
+        return 0
+    (before,) = db.execute("SELECT coalesce(max(id), 0) FROM message").fetchone()
+    db.executemany(
+        "INSERT OR IGNORE INTO message (folder_id, uid, message_id, date, subject, sender,"
+        " recipients, cc, reply_to, in_reply_to, refs, flags, keywords, size, has_attachments,"
+        " modseq, arrived, sender_sort, subject_sort)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [_row(folder, e) for e in envelopes],
+    )
+    cursor = db.execute(
+        "INSERT INTO message_text (rowid, subject, sender, recipients)"
+        " SELECT id, subject, sender, recipients || char(10) || cc FROM message WHERE id > ?",
+        (before,),
+    )
+    return int(cursor.rowcount)
+
+
+def uids(db: sqlite3.Connection, folder: int) -> list[int]:
+    """The cached UIDs of a folder, ascending."""
+    return [
+        row[0]
+        for row in db.execute("SELECT uid FROM message WHERE folder_id = ? ORDER BY uid", (folder,))
+    ]
+
+
+def max_uid(db: sqlite3.Connection, folder: int) -> int:
+    """The highest cached UID of a folder (0 when empty)."""
+    (value,) = db.execute(
+        "SELECT coalesce(max(uid), 0) FROM message WHERE folder_id = ?", (folder,)
+    ).fetchone()
+    return int(value)
+
+
+def count(db: sqlite3.Connection, folder: int) -> int:
+    """How many messages of a folder are cached."""
+    (value,) = db.execute("SELECT count(*) FROM message WHERE folder_id = ?", (folder,)).fetchone()
+    return int(value)
+
+
+def flag_bits(db: sqlite3.Connection, folder: int) -> dict[int, tuple[int, str]]:
+    """UID -> (flag bits, packed keywords) for every cached message of a folder."""
+    return {
+        row[0]: (row[1], row[2])
+        for row in db.execute(
+            "SELECT uid, flags, keywords FROM message WHERE folder_id = ?", (folder,)
+        )
+    }
+
+
+def set_flags(
+    db: sqlite3.Connection,
+    folder: int,
+    changes: Iterable[tuple[int, frozenset[Flag], frozenset[str], int]],
+) -> int:
+    """Store the server's flags for (uid, flags, keywords, modseq) items; returns rows changed."""
+    cursor = db.executemany(
+        "UPDATE message SET flags = ?, keywords = ?, modseq = max(modseq, ?)"
+        " WHERE folder_id = ? AND uid = ? AND (flags != ? OR keywords != ?)",
+        [
+            (bits, words, modseq, folder, uid, bits, words)
+            for uid, flags, keywords, modseq in changes
+            for bits, words in [(flags_to_bits(flags), pack_keywords(keywords))]
+        ],
+    )
+    return int(cursor.rowcount)
+
+
+def change_flag_bits(
+    db: sqlite3.Connection, ids: Sequence[int], add: int = 0, remove: int = 0
+) -> None:
+    """Set and clear flag bits on cached messages by row id (caller commits)."""
+    db.executemany(
+        "UPDATE message SET flags = (flags | ?) & ~? WHERE id = ?",
+        [(add, remove, message) for message in ids],
+    )
+
+
+def remove_uids(db: sqlite3.Connection, folder: int, gone: Iterable[int]) -> int:
+    """Drop messages the server no longer has; returns how many were cached."""
+    cursor = db.executemany(
+        "DELETE FROM message WHERE folder_id = ? AND uid = ?", [(folder, uid) for uid in gone]
+    )
+    return int(cursor.rowcount)
+
+
+def remove_ids(db: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Drop cached messages by row id (caller commits)."""
+    db.executemany("DELETE FROM message WHERE id = ?", [(i,) for i in ids])
+
+
+def _envelope(row: Sequence[object]) -> CachedEnvelope:
+    (
+        row_id,
+        account,
+        folder,
+        uidvalidity,
+        uid,
+        message_id,
+        date,
+        subject,
+        sender,
+        recipients,
+        cc,
+        reply_to,
+        in_reply_to,
+        refs,
+        flags,
+        keywords,
+        size,
+        has_attachments,
+        arrived,
+        modseq,
+    ) = row
+    return CachedEnvelope(
+        id=int(row_id),  # type: ignore[call-overload]
+        envelope=Envelope(
+            ref=MessageRef(str(account), str(folder), int(uid), int(uidvalidity)),  # type: ignore[call-overload]
+            message_id=str(message_id),
+            date=datetime.fromtimestamp(date, UTC) if isinstance(date, int) else None,
+            subject=str(subject),
+            sender=unpack_addresses(str(sender)),
+            to=unpack_addresses(str(recipients)),
+            cc=unpack_addresses(str(cc)),
+            reply_to=unpack_addresses(str(reply_to)),
+            in_reply_to=str(in_reply_to),
+            references=tuple(str(refs).split()),
+            flags=bits_to_flags(int(flags)),  # type: ignore[call-overload]
+            keywords=unpack_keywords(str(keywords)),
+            size=int(size),  # type: ignore[call-overload]
+            has_attachments=bool(has_attachments),
+            arrived=datetime.fromtimestamp(arrived, UTC) if isinstance(arrived, int) else None,
+            modseq=int(modseq),  # type: ignore[call-overload]
+        ),
+    )
+
+
+def page(
+    db: sqlite3.Connection,
+    folder_ids: Sequence[int],
+    *,
+    sort: Sort = Sort.DATE,
+    descending: bool = True,
+    offset: int = 0,
+    limit: int = 100,
+    where: str = "",
+    params: Sequence[object] = (),
+) -> list[CachedEnvelope]:
+    """One page of envelopes from these folders, in order; ``where`` narrows it (a search)."""
+    if not folder_ids:
+        return []
+    marks = ",".join("?" * len(folder_ids))
+    order = _ORDER[sort].format(d="DESC" if descending else "ASC")
+    condition = f" AND ({where})" if where else ""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM message m JOIN folder f ON f.id = m.folder_id"
+        f" WHERE m.folder_id IN ({marks}){condition} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*folder_ids, *params, limit, offset],
+    ).fetchall()
+    return [_envelope(row) for row in rows]
+
+
+def ordered_ids(
+    db: sqlite3.Connection,
+    folder_ids: Sequence[int],
+    *,
+    sort: Sort = Sort.DATE,
+    descending: bool = True,
+    where: str = "",
+    params: Sequence[object] = (),
+) -> list[int]:
+    """Every matching row id in order: what a virtual list holds to page through a folder."""
+    if not folder_ids:
+        return []
+    marks = ",".join("?" * len(folder_ids))
+    order = _ORDER[sort].format(d="DESC" if descending else "ASC")
+    condition = f" AND ({where})" if where else ""
+    return [
+        row[0]
+        for row in db.execute(
+            f"SELECT m.id FROM message m WHERE m.folder_id IN ({marks}){condition}"
+            f" ORDER BY {order}",
+            [*folder_ids, *params],
+        )
+    ]
+
+
+def by_ids(db: sqlite3.Connection, ids: Sequence[int]) -> list[CachedEnvelope]:
+    """The envelopes of these row ids, in the order given (unknown ids are skipped)."""
+    if not ids:
+        return []
+    found: dict[int, CachedEnvelope] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(
+            f"SELECT {_COLUMNS} FROM message m JOIN folder f ON f.id = m.folder_id"
+            f" WHERE m.id IN ({marks})",
+            list(chunk),
+        ):
+            cached = _envelope(row)
+            found[cached.id] = cached
+    return [found[i] for i in ids if i in found]
+
+
+def by_ref(db: sqlite3.Connection, ref: MessageRef) -> CachedEnvelope | None:
+    """The cached envelope a reference points at (None when gone or of an old UIDVALIDITY)."""
+    row = db.execute(
+        f"SELECT {_COLUMNS} FROM message m JOIN folder f ON f.id = m.folder_id"
+        " WHERE f.account = ? AND f.name = ? AND m.uid = ?"
+        " AND (? = 0 OR f.uidvalidity = ?)",
+        (ref.account, ref.folder, ref.uid, ref.uidvalidity, ref.uidvalidity),
+    ).fetchone()
+    return _envelope(row) if row else None
+
+
+def thread_fields(
+    db: sqlite3.Connection, folder_ids: Sequence[int]
+) -> list[tuple[int, str, str, str, str, int | None]]:
+    """(id, message_id, in_reply_to, refs, subject, date) of every message, for threading."""
+    if not folder_ids:
+        return []
+    marks = ",".join("?" * len(folder_ids))
+    return db.execute(
+        "SELECT id, message_id, in_reply_to, refs, subject, coalesce(date, arrived)"
+        f" FROM message WHERE folder_id IN ({marks})",
+        list(folder_ids),
+    ).fetchall()
