@@ -103,7 +103,9 @@ def test_scripts_styles_and_form_controls_are_dropped() -> None:
 
 
 def test_a_head_never_closed_does_not_hide_the_body() -> None:
-    text, links = html_to_text("<html><head><meta charset=utf-8><p>Body text <a href=http://x.org>x")
+    text, links = html_to_text(
+        "<html><head><meta charset=utf-8><p>Body text <a href=http://x.org>x"
+    )
     assert text == "Body text x [1]"
     assert links == ("http://x.org",)
 
@@ -161,7 +163,10 @@ def test_lone_surrogates_do_not_survive() -> None:
 
 
 def test_plain_text_is_made_safe() -> None:
-    assert render_plain("Hi\r\n\x1b]52;c;ZXZpbA==\x07 there\r\n\r\n") == "Hi\n\u241b]52;c;ZXZpbA==\u2407 there"
+    assert (
+        render_plain("Hi\r\n\x1b]52;c;ZXZpbA==\x07 there\r\n\r\n")
+        == "Hi\n\u241b]52;c;ZXZpbA==\u2407 there"
+    )
 
 
 def test_flowed_text_is_joined() -> None:

@@ -135,6 +135,10 @@ def test_empty_query_matches_everything(db: sqlite3.Connection) -> None:
         ("report", {1, 2, 4}),
         ("REPORT", {1, 2, 4}),
         ("rep", {1, 2, 4}),
+        ("re", {2}),  # too short to be a prefix: the word "re" only, not "report"
+        ("a", {4}),
+        ("from:al", set()),
+        ("from:ali", {1}),
         ("cafe", {3}),
         ("café", {3}),
         ("perez", {3}),
@@ -291,9 +295,11 @@ def test_hostile_queries_parse_and_match_nothing(db: sqlite3.Connection, text: s
 
 
 def test_user_text_only_travels_as_parameters() -> None:
-    where, params = compile_query(parse_query("from:\"x\\\" y body:'z' subject:w"))
+    where, params = compile_query(parse_query("from:\"xx\\\" yyy body:'zzz' subject:www"))
     assert where == "m.id IN (SELECT rowid FROM message_text WHERE message_text MATCH ?)"
-    assert params == ['({sender} : "x") AND ("y" *) AND ({body} : "z" *) AND ({subject} : "w" *)']
+    assert params == [
+        '({sender} : "xx") AND ("yyy" *) AND ({body} : "zzz" *) AND ({subject} : "www" *)',
+    ]
 
 
 def test_fts_phrases() -> None:
@@ -304,7 +310,8 @@ def test_fts_phrases() -> None:
     assert fts_phrase(Text("weekly report", Field.SUBJECT, phrase=True)) == (
         '{subject} : "weekly report"'
     )
-    assert fts_phrase(Text("to_do", Field.TO)) == '{recipients} : "to do" *'
+    assert fts_phrase(Text("to_do", Field.TO)) == '{recipients} : "to do"'
+    assert fts_phrase(Text("to_dos", Field.TO)) == '{recipients} : "to dos" *'
     assert fts_phrase(Text("café", Field.BODY)) == '{body} : "café" *'
     assert fts_phrase(Text("*^:")) is None
 
@@ -321,10 +328,10 @@ def test_empty_groups(db: sqlite3.Connection) -> None:
 
 
 def test_text_terms_of_a_group_share_one_full_text_match() -> None:
-    query = And((Text("a"), Is(Status.UNREAD), Or((Text("b"), Text("c", Field.FROM)))))
+    query = And((Text("aaa"), Is(Status.UNREAD), Or((Text("bbb"), Text("ccc", Field.FROM)))))
     where, params = compile_query(query)
     assert where.count("MATCH ?") == 1
-    assert params == ['("a" *) AND (("b" *) OR ({sender} : "c" *))', 1]
+    assert params == ['("aaa" *) AND (("bbb" *) OR ({sender} : "ccc" *))', 1]
 
 
 def test_mixed_groups_keep_parameters_in_order(db: sqlite3.Connection) -> None:

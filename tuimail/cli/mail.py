@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import threading
@@ -31,7 +32,7 @@ from tuimail.services.events import (
     SyncProgress,
 )
 from tuimail.services.mailbox import CachedEnvelope, Mailbox, Sort, message_key
-from tuimail.services.sync import SyncResult, sync_account
+from tuimail.services.sync import BATCH, SyncResult, sync_account
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -215,6 +216,7 @@ def _sync(
                 on_event=progress.event,
                 cancel=cancel,
                 before_folders=replay,
+                batch=_batch_size(),
             )
         except KeyboardInterrupt:
             cancel.set()
@@ -224,6 +226,12 @@ def _sync(
         out.write(_summary(result) + "\n")
         failed = failed or bool(result.errors)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _batch_size() -> int:
+    """Envelopes per commit: TUIMAIL_SYNC_BATCH, else the sync's default."""
+    value = os.environ.get("TUIMAIL_SYNC_BATCH", "")
+    return int(value) if value.isdigit() and int(value) > 0 else BATCH
 
 
 def _summary(result: SyncResult) -> str:

@@ -647,7 +647,7 @@ def _part(entity: _Entity, size: int) -> Part:
         filename=_line(name) if name else None,
         size=size,
         section=entity.section,
-        disposition=entity.disposition,
+        disposition=_line(entity.disposition) if entity.disposition else None,
     )
 
 

@@ -182,8 +182,9 @@ def parse_query(text: str, *, today: datetime.date | None = None) -> Query:
     of that day, ``before:DATE`` means before the start of that day (the day itself excluded),
     both in local time; DATE is YYYY-MM-DD (or YYYY/MM/DD), ``today``, ``yesterday``, or ``Nd``,
     ``Nw``, ``Nm``, ``Ny``: that many days, weeks, calendar months or years before ``today``
-    (the real date unless given). A word with no letter or digit in it (``-``, ``&``) is
-    skipped; an empty query matches everything.
+    (the real date unless given). Any other ``word:value`` is an error, so text with a colon
+    in it goes in quotes (a bare ``Re:`` with nothing after the colon is just a word). A word
+    with no letter or digit in it (``-``, ``&``) is skipped; an empty query matches everything.
 
     Raises QueryError naming the wrong term and its position.
     """

@@ -151,9 +151,11 @@ class AccountSync:
         *,
         on_event: EventSink = ignore_events,
         cancel: threading.Event | None = None,
-        before_folders: Callable[[ImapSession], None] | None = None,
+        before_folders: Callable[[ImapSession], object] | None = None,
+        batch: int = BATCH,
     ) -> None:
         self.db_path = db_path
+        self.batch = max(1, batch)
         self.account = account
         self.open_session = open_session
         self.on_event = on_event
@@ -299,12 +301,15 @@ class AccountSync:
         present = self._refresh_flags(
             session, selected=selected, state=state, folder=folder, highest=highest, result=result
         )
+        covered = highest  # a flag fetch saw the UIDs up to the old highest one
         cached_count = message_store.count(db, folder)
         if present is None and cached_count != selected.exists:
             present = set(session.search_uids("ALL"))
+            covered = max(present, default=0) if present else selected.uidnext
+            covered = max(covered, message_store.max_uid(db, folder))
         if present is not None:
             cached = set(message_store.uids(db, folder))
-            gone = cached - present
+            gone = {uid for uid in cached if uid <= covered} - present
             if gone:
                 with transaction(db):
                     result.removed = message_store.remove_uids(db, folder, gone)
@@ -351,7 +356,7 @@ class AccountSync:
         def take(envelope: Envelope) -> None:
             if envelope.ref.uid > above:  # "n:*" also returns the highest UID when n is beyond it
                 batch.append(envelope)
-                if len(batch) >= BATCH:
+                if len(batch) >= self.batch:
                     writer.put(batch.copy())
                     batch.clear()
 
@@ -401,7 +406,8 @@ def sync_account(
     folders: Sequence[str] | None = None,
     on_event: EventSink = ignore_events,
     cancel: threading.Event | None = None,
-    before_folders: Callable[[ImapSession], None] | None = None,
+    before_folders: Callable[[ImapSession], object] | None = None,
+    batch: int = BATCH,
 ) -> SyncResult:
     """Sync an IMAP account (all folders, or just ``folders``) into the cache at ``db_path``."""
     sync = AccountSync(
@@ -411,6 +417,7 @@ def sync_account(
         on_event=on_event,
         cancel=cancel,
         before_folders=before_folders,
+        batch=batch,
     )
     try:
         return sync.run(folders)

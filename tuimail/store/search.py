@@ -43,6 +43,10 @@ _STATUS_BITS: dict[Status, tuple[Flag, bool]] = {
 }
 """Each ``is:`` state as the flag it tests and whether that flag must be set."""
 
+MIN_PREFIX = 3
+"""A bare word matches longer words only from this many characters on: shorter prefixes expand
+to so many index terms that one search takes most of a second on a large cache."""
+
 _MATCH = "m.id IN (SELECT rowid FROM message_text WHERE message_text MATCH ?)"
 
 
@@ -50,8 +54,9 @@ def compile_query(query: Query) -> tuple[str, list[object]]:
     """An SQL boolean expression over ``message AS m`` matching ``query``, and its parameters.
 
     Text terms match whole tokens the way the full-text index splits them (letters and digits;
-    case and accents ignored): a bare word also matches longer words it begins (``alic`` finds
-    ``alice``), a quoted phrase matches exactly those words in that order. Addresses are split
+    case and accents ignored): a bare word of at least MIN_PREFIX characters also matches longer
+    words it begins (``alic`` finds ``alice``); a shorter one, or a quoted phrase, matches exactly
+    those words in that order. Addresses are split
     like any text, so ``from:alice@example.test`` is the phrase "alice example test". A text term
     with no letter or digit matches nothing. Messages without a date match neither ``before:``
     nor ``after:``. User text reaches SQLite only as parameters.
@@ -67,7 +72,8 @@ def fts_phrase(term: Text) -> str | None:
     if not tokens:
         return None
     quoted = '"' + " ".join(tokens).replace('"', '""') + '"'
-    return _COLUMNS[term.field] + quoted + ("" if term.phrase else " *")
+    prefix = not term.phrase and len(tokens[-1]) >= MIN_PREFIX
+    return _COLUMNS[term.field] + quoted + (" *" if prefix else "")
 
 
 def _fts(query: Query) -> str | None:
