@@ -19,6 +19,7 @@ from mailstack.stack import MailStack
 from tuimail.backends.imap.session import open_session
 from tuimail.model.account import Account, Endpoint
 from tuimail.model.errors import MailError
+from tuimail.model.message import Flag
 from tuimail.services import actions as action_service
 from tuimail.services.actions import Actions
 from tuimail.services.events import ActionFailed, Event
@@ -196,3 +197,29 @@ def test_idle_notices_new_mail(mailstack: MailStack) -> None:
 def _append(stack: MailStack, folder: str) -> None:
     with other_client(stack, USER) as client:
         client.append(folder, message("Pushed"))
+
+
+def test_move_without_the_move_extension(mailstack: MailStack) -> None:
+    fresh_folder(mailstack, USER, "From", 3)
+    fresh_folder(mailstack, USER, "To", 0)
+    account = imap_account(mailstack, USER)
+    with open_session(account.incoming, mailstack.password(USER), "acct") as session:
+        session.capabilities = session.capabilities - {"MOVE"}  # as on an older server
+        mapping = session.move("From", [2, 3], "To")
+    assert sorted(mapping) == [2, 3]  # COPYUID tells where they went
+    assert sorted(server_state(mailstack, USER, "From")) == [1]
+    moved = server_state(mailstack, USER, "To")
+    assert sorted(moved) == sorted(mapping.values())
+    assert {subject for _, subject in moved.values()} == {"Message 1", "Message 2"}
+
+
+def test_append_keeps_flags_and_reports_the_uid(mailstack: MailStack) -> None:
+    fresh_folder(mailstack, USER, "Appended", 1)
+    account = imap_account(mailstack, USER)
+    with open_session(account.incoming, mailstack.password(USER), "acct") as session:
+        uid = session.append("Appended", message("Saved copy"), [Flag.SEEN, Flag.DRAFT])
+    assert uid == 2
+    assert server_state(mailstack, USER, "Appended")[2] == (
+        frozenset({"seen", "draft"}),
+        "Saved copy",
+    )

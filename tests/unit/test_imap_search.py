@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import email.utils
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -63,9 +64,10 @@ def criteria(text: str) -> list[str]:
         ("is:unflagged", ["UNFLAGGED"]),
         ("is:answered", ["ANSWERED"]),
         ("is:draft", ["DRAFT"]),
-        ("after:2024-01-05", ["SINCE", "05-Jan-2024"]),
-        ("before:2024-12-25", ["BEFORE", "25-Dec-2024"]),
-        ("after:7d", ["SINCE", "24-Mar-2024"]),
+        ("after:2024-01-05", ["SENTSINCE", "05-Jan-2024"]),
+        ("before:2024-12-25", ["SENTBEFORE", "25-Dec-2024"]),
+        ("after:7d", ["SENTSINCE", "24-Mar-2024"]),
+        ("-before:2024-01-01", ["NOT", "SENTBEFORE", "01-Jan-2024"]),
     ],
 )
 def test_each_term(text: str, expected: list[str]) -> None:
@@ -85,7 +87,7 @@ def test_each_term(text: str, expected: list[str]) -> None:
         ("a OR b c", ["OR", "TEXT", "a", "(TEXT", "b", "TEXT", "c", "ALL)"]),
         (
             "(a is:read) OR (b after:2024-01-01)",
-            ["OR", "(TEXT", "a", "SEEN)", "(TEXT", "b", "SINCE", "01-Jan-2024)"],
+            ["OR", "(TEXT", "a", "SEEN)", "(TEXT", "b", "SENTSINCE", "01-Jan-2024)"],
         ),
         (
             "-(a (b is:read OR c is:draft))",
@@ -98,6 +100,23 @@ def test_each_term(text: str, expected: list[str]) -> None:
     ],
 )
 def test_boolean_structure(text: str, expected: list[str]) -> None:
+    assert criteria(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("do not reply", ["TEXT", "do", "TEXT", "not", "TEXT", "reply"]),
+        ("a or b", ["TEXT", "a", "TEXT", "or", "TEXT", "b"]),
+        ("a and b", ["TEXT", "a", "TEXT", "and", "TEXT", "b"]),
+        ("a Or b", ["TEXT", "a", "TEXT", "Or", "TEXT", "b"]),
+        ("do NOT reply", ["TEXT", "do", "NOT", "TEXT", "reply"]),
+        ("a OR or", ["OR", "TEXT", "a", "TEXT", "or"]),
+        ("a AND b", ["TEXT", "a", "TEXT", "b"]),
+        ("-not", ["NOT", "TEXT", "not"]),
+    ],
+)
+def test_only_capital_operators_are_operators(text: str, expected: list[str]) -> None:
     assert criteria(text) == expected
 
 
@@ -147,8 +166,8 @@ def test_empty_groups() -> None:
 
 def test_before_and_after_keep_the_day() -> None:
     day = datetime.date(2024, 2, 29)
-    assert imap_criteria(After(day)) == ["SINCE", "29-Feb-2024"]
-    assert imap_criteria(Before(day)) == ["BEFORE", "29-Feb-2024"]
+    assert imap_criteria(After(day)) == ["SENTSINCE", "29-Feb-2024"]
+    assert imap_criteria(Before(day)) == ["SENTBEFORE", "29-Feb-2024"]
 
 
 # -- through a real IMAPClient to a server that parses RFC 3501 SEARCH strictly -------------------
@@ -163,7 +182,10 @@ class Mail:
     subject: str
     body: str
     flags: frozenset[str]
-    day: datetime.date
+    date: str
+    """The Date header: what SENTSINCE and SENTBEFORE compare."""
+    received: datetime.date
+    """The internal (arrival) date: what SINCE and BEFORE compare."""
     content_type: str = "text/plain"
 
     def header(self, name: str) -> str | None:
@@ -172,8 +194,14 @@ class Mail:
             "to": self.to,
             "cc": self.cc,
             "subject": self.subject,
+            "date": self.date,
             "content-type": self.content_type,
         }.get(name.lower())
+
+    @property
+    def sent(self) -> datetime.date:
+        """The day of the Date header as written there, disregarding time and timezone."""
+        return email.utils.parsedate_to_datetime(self.date).date()
 
 
 MAILS = (
@@ -185,7 +213,8 @@ MAILS = (
         "Weekly report",
         "numbers for march",
         frozenset({"\\Seen"}),
-        datetime.date(2024, 1, 10),
+        "Wed, 10 Jan 2024 10:00:00 +0000",
+        datetime.date(2024, 1, 12),  # delivered late
         "multipart/mixed; boundary=x",
     ),
     Mail(
@@ -196,7 +225,8 @@ MAILS = (
         "Re: Weekly report",
         "thanks, looks good",
         frozenset({"\\Seen", "\\Answered"}),
-        datetime.date(2024, 1, 11),
+        "Thu, 11 Jan 2024 23:30:00 -0800",  # already the 12th in UTC
+        datetime.date(2024, 1, 12),
     ),
     Mail(
         3,
@@ -206,7 +236,8 @@ MAILS = (
         "Café meeting",
         "let's meet at 12:30 near the station",
         frozenset({"\\Flagged"}),
-        datetime.date(2024, 2, 1),
+        "Thu, 01 Feb 2024 00:00:00 +0100",  # still the 31st of January in UTC
+        datetime.date(2024, 1, 31),
     ),
     Mail(
         4,
@@ -216,7 +247,8 @@ MAILS = (
         "Draft: plans",
         "the report says a*b ^x",
         frozenset({"\\Draft"}),
-        datetime.date(2023, 12, 1),
+        "Fri, 1 Dec 2023 09:00:00 +0000",
+        datetime.date(2024, 3, 30),  # a draft stored again long after it was dated
     ),
     Mail(
         5,
@@ -226,6 +258,7 @@ MAILS = (
         "Invoice overdue",
         "pay now, ok?",
         frozenset(),
+        "Sat, 30 Mar 2024 08:00:00 +0000",
         datetime.date(2024, 3, 30),
     ),
 )
@@ -234,6 +267,14 @@ Matcher = Callable[[Mail], bool]
 _ATOM_SPECIALS = frozenset(b'(){ %*"\\]')
 _MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
+# RFC 3501: date = date-text / DQUOTE date-text DQUOTE; date-text = 1*2DIGIT "-" month "-" 4DIGIT
+_DATE = re.compile(rb'("?)(\d{1,2})-([A-Za-z]{3})-(\d{4})\1')
+_DATES: dict[str, Callable[[Mail], datetime.date]] = {
+    "SINCE": lambda m: m.received,
+    "BEFORE": lambda m: m.received,
+    "SENTSINCE": lambda m: m.sent,
+    "SENTBEFORE": lambda m: m.sent,
+}
 _FIELDS: dict[str, Callable[[Mail], str]] = {
     "FROM": lambda m: m.sender,
     "TO": lambda m: m.to,
@@ -342,13 +383,23 @@ class SearchProgram:
             self.space()
             wanted = self.astring().casefold()
             return lambda m: wanted in (m.header(name) or "\x00").casefold()
-        if word in ("SINCE", "BEFORE"):
-            day, month, year = self.atom().split("-")
-            when = datetime.date(int(year), _MONTHS[month.upper()], int(day))
-            if word == "SINCE":
-                return lambda m: m.day >= when
-            return lambda m: m.day < when
+        if word in _DATES:
+            when, day_of = self.date(), _DATES[word]
+            if word.endswith("SINCE"):
+                return lambda m: day_of(m) >= when
+            return lambda m: day_of(m) < when
         raise BadSearch(f"unknown search key {word}")
+
+    def date(self) -> datetime.date:
+        match = _DATE.match(self.data, self.pos)
+        month = _MONTHS.get(match.group(3).decode().upper(), 0) if match else 0
+        if match is None or not month:
+            raise BadSearch(f"date expected at {self.pos}: {self.data[self.pos :]!r}")
+        self.pos = match.end()
+        try:
+            return datetime.date(int(match.group(4)), month, int(match.group(2)))
+        except ValueError as exc:
+            raise BadSearch(f"no such day at {match.start()}") from exc
 
 
 _LITERAL = re.compile(rb"\{(\d+)(\+?)\}\r\n$")
@@ -417,9 +468,38 @@ def test_the_strict_parser_refuses_loose_syntax() -> None:
         b"CHARSET UTF-8 FROM x(\r\n",
         b"CHARSET UTF-8 OR FROM x\r\n",
         b"CHARSET UTF-8 FROM {3}\r\nab\r\n",
+        b"CHARSET UTF-8 SENTSINCE 2024-01-11\r\n",
+        b"CHARSET UTF-8 SENTSINCE 11-Jnu-2024\r\n",
+        b"CHARSET UTF-8 SENTBEFORE 30-Feb-2024\r\n",
+        b"CHARSET UTF-8 SENTBEFORE 1-Jan-24\r\n",
+        b'CHARSET UTF-8 SENTSINCE "11-Jan-2024\r\n',
+        b"CHARSET UTF-8 SENTON 11-Jan-2024\r\n",
     ):
         with pytest.raises((BadSearch, ValueError, IndexError)):
             SearchProgram(program).parse()(MAILS[0])
+
+
+def search_fake(program: bytes) -> set[int]:
+    matches = SearchProgram(program).parse()
+    return {mail.uid for mail in MAILS if matches(mail)}
+
+
+def test_the_fake_server_tells_the_date_header_from_the_arrival_date() -> None:
+    # The fake messages are set up so that the two kinds of date key choose differently; the
+    # searches through imapclient below can only find the expected messages with SENT keys.
+    assert [mail.sent for mail in MAILS] == [
+        datetime.date(2024, 1, 10),
+        datetime.date(2024, 1, 11),
+        datetime.date(2024, 2, 1),
+        datetime.date(2023, 12, 1),
+        datetime.date(2024, 3, 30),
+    ]
+    assert search_fake(b"CHARSET UTF-8 SENTSINCE 11-Jan-2024\r\n") == {2, 3, 5}
+    assert search_fake(b"CHARSET UTF-8 SINCE 11-Jan-2024\r\n") == {1, 2, 3, 4, 5}
+    assert search_fake(b"CHARSET UTF-8 SENTBEFORE 11-Jan-2024\r\n") == {1, 4}
+    assert search_fake(b"CHARSET UTF-8 BEFORE 11-Jan-2024\r\n") == set()
+    assert search_fake(b'CHARSET UTF-8 sentsince "1-feb-2024"\r\n') == {3, 5}
+    assert search_fake(b"CHARSET UTF-8 SINCE 01-Feb-2024\r\n") == {4, 5}
 
 
 @pytest.mark.parametrize(
@@ -448,6 +528,19 @@ def test_the_strict_parser_refuses_loose_syntax() -> None:
         ("before:2024-01-11", {1, 4}),
         ("after:2024-01-11 before:2024-02-01", {2}),
         ("after:7d", {5}),
+        ("after:2024-01-12", {3, 5}),  # the Date header's own day, not the day in UTC
+        ("before:2024-01-12", {1, 2, 4}),
+        ("after:2024-02-01", {3, 5}),
+        ("before:2024-02-01", {1, 2, 4}),
+        ("after:2024-01-10 before:2024-01-11", {1}),
+        ("-after:2024-01-01", {4}),
+        ("after:2024-03-30 OR before:2024-01-01", {4, 5}),
+        ("café or invoice", set()),  # "or" is a word, and neither message holds it
+        ("café OR invoice", {3, 5}),
+        ("café not", set()),
+        ("café NOT invoice", {3}),
+        ("weekly and report", set()),
+        ("weekly AND report", {1, 2}),
         ("report -from:bob", {1, 4}),
         ("(from:alice OR from:bob) is:answered", {2}),
         ("-(report OR café)", {5}),
@@ -470,6 +563,16 @@ def test_criteria_through_imapclient(
     found = client.search(criteria(text), charset="UTF-8")
     assert programs, "the server saw no SEARCH"
     assert set(found) == expected, programs[-1]
+
+
+def test_dates_go_out_as_sent_keys(imap: tuple[IMAPClient, list[bytes]]) -> None:
+    client, programs = imap
+    found = client.search(criteria("after:2024-01-11 before:2024-02-01"), charset="UTF-8")
+    assert set(found) == {2}
+    assert programs[-1] == b"CHARSET UTF-8 SENTSINCE 11-Jan-2024 SENTBEFORE 01-Feb-2024\r\n"
+    found = client.search(criteria("-before:7d"), charset="UTF-8")
+    assert set(found) == {5}
+    assert programs[-1] == b"CHARSET UTF-8 NOT SENTBEFORE 24-Mar-2024\r\n"
 
 
 def test_a_query_built_by_hand(imap: tuple[IMAPClient, list[bytes]]) -> None:

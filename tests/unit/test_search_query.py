@@ -142,7 +142,7 @@ def test_juxtaposition_is_and_and_binds_tighter_than_or() -> None:
     assert parse("a AND b") == And((a, b))
     assert parse("a OR b c") == Or((a, And((b, c))))
     assert parse("a b OR c d") == Or((And((a, b)), And((c, d))))
-    assert parse("a and b or c") == Or((And((a, b)), c))
+    assert parse("a AND b OR c") == Or((And((a, b)), c))
     assert parse("(a OR b) c") == And((Or((a, b)), c))
     assert parse("a OR b OR c") == Or((a, b, c))
     assert parse("((a))") == a
@@ -153,13 +153,48 @@ def test_negation() -> None:
     a, b = word("a"), word("b")
     assert parse("-a") == Not(a)
     assert parse("NOT a") == Not(a)
-    assert parse("not a b") == And((Not(a), b))
+    assert parse("NOT a b") == And((Not(a), b))
     assert parse("-(a OR b)") == Not(Or((a, b)))
     assert parse('-"a b"') == Not(phrase("a b"))
     assert parse("-from:a") == Not(word("a", Field.FROM))
     assert parse("NOT NOT a") == Not(Not(a))
     assert parse("a -b") == And((a, Not(b)))
     assert parse("a OR -b") == Or((a, Not(b)))
+
+
+def test_operators_are_capitals_only() -> None:
+    a, b = word("a"), word("b")
+    assert parse("do not reply") == And((word("do"), word("not"), word("reply")))
+    assert parse("a or b") == And((a, word("or"), b))
+    assert parse("a and b") == And((a, word("and"), b))
+    assert parse("a and b or c") == And((a, word("and"), b, word("or"), word("c")))
+    assert parse("not a") == And((word("not"), a))
+    for mixed in ("Or", "oR", "And", "aNd", "Not", "nOT"):
+        assert parse(f"a {mixed} b") == And((a, word(mixed), b))
+
+
+def test_lower_case_operators_alone_or_at_the_edges_are_words() -> None:
+    assert parse("not") == word("not")
+    assert parse("or") == word("or")
+    assert parse("and") == word("and")
+    assert parse("a or") == And((word("a"), word("or")))
+    assert parse("or a") == And((word("or"), word("a")))
+    assert parse("(a not)") == And((word("a"), word("not")))
+
+
+def test_lower_case_operators_mix_with_capital_ones() -> None:
+    a, b = word("a"), word("b")
+    assert parse("a OR or") == Or((a, word("or")))
+    assert parse("NOT not") == Not(word("not"))
+    assert parse("-not") == Not(word("not"))
+    assert parse("-or a") == And((Not(word("or")), a))
+    assert parse("do NOT reply") == And((word("do"), Not(word("reply"))))
+    assert parse("a and b OR c") == Or((And((a, word("and"), b)), word("c")))
+    assert parse("(a or b) OR c") == Or((And((a, word("or"), b)), word("c")))
+    assert parse("a AND and") == And((a, word("and")))
+    assert parse("from:not OR subject:or") == Or(
+        (word("not", Field.FROM), word("or", Field.SUBJECT))
+    )
 
 
 def test_hyphen_inside_a_word_is_not_negation() -> None:
@@ -171,6 +206,9 @@ def test_hyphen_inside_a_word_is_not_negation() -> None:
 
 def test_quotes_make_operators_and_colons_plain_text() -> None:
     assert parse('"or"') == phrase("or")
+    assert parse('"OR"') == phrase("OR")
+    assert parse('a "OR" b') == And((word("a"), phrase("OR"), word("b")))
+    assert parse('"do NOT reply"') == phrase("do NOT reply")
     assert parse('"NOT" "and"') == And((phrase("NOT"), phrase("and")))
     assert parse('"http://example.test"') == phrase("http://example.test")
     assert parse('"foo:bar"') == phrase("foo:bar")
@@ -243,6 +281,9 @@ def test_unknown_prefix_names_it_the_known_ones_and_the_way_out() -> None:
         (")", ["')' at position 1"], 0),
         ("a ()", ["parentheses at position 3 are empty"], 2),
         ("OR a", ["'OR' at position 1", "before it"], 0),
+        ("AND a", ["'AND' at position 1", "before it"], 0),
+        ("or OR", ["'OR' at position 4", "after it"], 3),
+        ("not NOT", ["'NOT' at position 5", "after it"], 4),
         ("a OR", ["'OR' at position 3", "after it"], 2),
         ("a AND", ["'AND' at position 3", "after it"], 2),
         ("a OR OR b", ["'OR' at position 3", "after it"], 2),

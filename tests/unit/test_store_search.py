@@ -95,11 +95,49 @@ MESSAGES: list[tuple[int, str, str, str, str, str, int, int, int | None]] = [
 ]
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = connect(tmp_path / "cache.sqlite")
-    connection.execute("INSERT INTO folder (id, account, name) VALUES (1, 'me', 'INBOX')")
-    for mid, sender, to, cc, subject, body, flags, attach, date in MESSAGES:
+# Messages whose words are the lower-case operators, added only by the ``wordy`` fixture.
+WORDY: list[tuple[int, str, str, str, str, str, int, int, int | None]] = [
+    (
+        6,
+        "Robot\trobot@service.test",
+        "Bob\tbob@example.test",
+        "",
+        "Do not reply",
+        "automated notice",
+        0,
+        0,
+        at(2024, 3, 1),
+    ),
+    (
+        7,
+        "Erin\terin@service.test",
+        "Bob\tbob@example.test",
+        "",
+        "Do reply",
+        "by friday please",
+        0,
+        0,
+        at(2024, 3, 2),
+    ),
+    (
+        8,
+        "Frank\tfrank@service.test",
+        "Bob\tbob@example.test",
+        "",
+        "Tea or coffee",
+        "and cake, do tell",
+        0,
+        0,
+        at(2024, 3, 3),
+    ),
+]
+
+
+def insert(
+    connection: sqlite3.Connection,
+    rows: list[tuple[int, str, str, str, str, str, int, int, int | None]],
+) -> None:
+    for mid, sender, to, cc, subject, body, flags, attach, date in rows:
         connection.execute(
             "INSERT INTO message (id, folder_id, uid, date, subject, sender, recipients, cc, "
             "flags, has_attachments) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -110,8 +148,22 @@ def db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
             "VALUES (?, ?, ?, ?, ?)",
             (mid, subject, sender, f"{to} {cc}", body),
         )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    connection = connect(tmp_path / "cache.sqlite")
+    connection.execute("INSERT INTO folder (id, account, name) VALUES (1, 'me', 'INBOX')")
+    insert(connection, MESSAGES)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def wordy(db: sqlite3.Connection) -> sqlite3.Connection:
+    """The cache with WORDY added: messages 6, 7 and 8."""
+    insert(db, WORDY)
+    return db
 
 
 def run(db: sqlite3.Connection, query: Query) -> set[int]:
@@ -215,10 +267,46 @@ def test_dates(db: sqlite3.Connection, text: str, expected: set[int]) -> None:
         ("is:unread OR has:attachment OR from:bob", {1, 2, 3, 4, 5}),
         ("(is:unread has:attachment) OR (is:read -has:attachment)", {2}),
         ("report OR -report", ALL),
+        ("report or invoice", set()),  # "or" is a word no message has, not an operator
+        ("report and weekly", set()),
+        ("report not weekly", set()),
     ],
 )
 def test_combinations(db: sqlite3.Connection, text: str, expected: set[int]) -> None:
     assert ids(db, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("do not reply", {6}),  # three words: not "do" without "reply"
+        ("Do Not Reply", {6}),
+        ("do reply", {6, 7}),
+        ("not", {6}),
+        ("do NOT reply", {8}),
+        ("do -reply", {8}),
+        ("NOT reply do", {8}),
+        ("do AND NOT reply", {8}),
+        ("tea or coffee", {8}),
+        ("reply or friday", set()),  # no message has the word "or" next to these
+        ("reply OR friday", {6, 7}),
+        ("friday OR tea or coffee", {7, 8}),
+        ("(reply not) OR cake", {6, 8}),
+        ("cake and tea", {8}),
+        ("reply and friday", set()),
+        ("reply AND friday", {7}),
+        ("reply -not", {7}),
+        ("-(do not reply) do", {7, 8}),
+        ('"or"', {8}),
+        ('"OR"', {8}),  # a phrase matches whatever the case
+        ('"not reply"', {6}),
+        ('"do not reply"', {6}),
+    ],
+)
+def test_lower_case_operators_are_words(
+    wordy: sqlite3.Connection, text: str, expected: set[int]
+) -> None:
+    assert ids(wordy, text) == expected
 
 
 @pytest.mark.parametrize(

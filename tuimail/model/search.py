@@ -174,8 +174,10 @@ def parse_query(text: str, *, today: datetime.date | None = None) -> Query:
     """The query a person typed, as a tree of terms.
 
     Words side by side must all match (AND); ``OR`` joins alternatives and binds more loosely
-    than AND; ``NOT`` or a leading ``-`` negates; parentheses group. Operators and prefixes are
-    case-insensitive, so a quoted ``"or"`` is how to look for the word itself. Free words and
+    than AND; ``NOT`` or a leading ``-`` negates; parentheses group. Operators are written in
+    capitals (``or`` and ``not`` are words, so "do not reply" finds that phrase's words); a
+    quoted ``"OR"`` is how to look for the capitalised word itself. Prefixes are
+    case-insensitive. Free words and
     ``"quoted phrases"`` look in subject, sender, recipients and body; ``from:``, ``to:`` (To or
     Cc), ``subject:`` and ``body:`` look in one place. ``is:`` takes unread, read, flagged,
     unflagged, answered or draft; ``has:attachment``. ``after:DATE`` means on or after the start
@@ -263,8 +265,8 @@ def _quoted(text: str, start: int) -> tuple[str, int]:
 def _word(text: str, start: int, end: int, today: datetime.date) -> tuple[_Token | None, int]:
     """The token for the bare word ``text[start:end]`` (None: skipped) and where to go on."""
     word = text[start:end]
-    if word.upper() in _OPERATORS:
-        return _Token(_Kind(word.upper()), start, word), end
+    if word in _OPERATORS:  # upper case only: "do not reply" is three words, as in Gmail
+        return _Token(_Kind(word), start, word), end
     match = _PREFIXED.fullmatch(word)
     if match is None:
         term = Text(word) if searchable(word) else None

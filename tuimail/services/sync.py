@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -89,55 +88,6 @@ def _folder_order(found: Sequence[Folder]) -> list[Folder]:
         (f for f in found if f.selectable),
         key=lambda f: (rank[f.role], f.name.casefold()),
     )
-
-
-class _Writer:
-    """Commits batches of envelopes on its own thread and connection while the next arrive.
-
-    SQLite does its work without holding the GIL, so the parsing of the next batch and the
-    writing of this one overlap.
-    """
-
-    def __init__(self, db_path: Path, folder: int) -> None:
-        self.db_path = db_path
-        self.folder = folder
-        self.queue: queue.Queue[list[Envelope] | None] = queue.Queue(maxsize=4)
-        self.added = 0
-        self.error: BaseException | None = None
-        self.on_commit: Callable[[int], None] = lambda added: None
-        self.thread = threading.Thread(target=self._run, name="tuimail-sync-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        db = None
-        try:
-            db = connect(self.db_path)
-            while (batch := self.queue.get()) is not None:
-                if self.error is not None:
-                    continue
-                with transaction(db):
-                    added = message_store.add(db, self.folder, batch)
-                self.added += added
-                self.on_commit(added)
-        except BaseException as exc:  # reported by finish()
-            self.error = exc
-            while self.queue.get() is not None:
-                pass
-        finally:
-            if db is not None:
-                db.close()
-
-    def put(self, batch: list[Envelope]) -> None:
-        if self.error is not None:
-            raise self.error
-        self.queue.put(batch)
-
-    def finish(self) -> int:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.added
 
 
 class AccountSync:
@@ -339,33 +289,32 @@ class AccountSync:
     def _fetch_new(
         self, session: ImapSession, selected: SelectedFolder, folder: int, uids: str, above: int
     ) -> int:
-        writer = _Writer(self.db_path, folder)
         name = selected.name
         total = max(selected.exists - message_store.count(self.db, folder), 0)
         account = self.account.id
-        committed = [0]
-
-        def on_commit(added: int) -> None:
-            committed[0] += added
-            self.on_event(SyncProgress(account, name, committed[0], total))
-            self.on_event(EnvelopesAdded(account, name, added))
-
-        writer.on_commit = on_commit
+        added = 0
         batch: list[Envelope] = []
+
+        def commit() -> None:
+            nonlocal added
+            with transaction(self.db):
+                count = message_store.add(self.db, folder, batch)
+            batch.clear()
+            added += count
+            self.on_event(SyncProgress(account, name, added, total))
+            self.on_event(EnvelopesAdded(account, name, count))
 
         def take(envelope: Envelope) -> None:
             if envelope.ref.uid > above:  # "n:*" also returns the highest UID when n is beyond it
                 batch.append(envelope)
                 if len(batch) >= self.batch:
-                    writer.put(batch.copy())
-                    batch.clear()
+                    commit()
 
         try:
             session.fetch_envelopes(uids, take, cancel=self.cancel)
-            if batch:
-                writer.put(batch)
         finally:
-            added = writer.finish()
+            if batch:  # what arrived before a cancel or a dropped connection is kept
+                commit()
         return added
 
     def _refresh_flags(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from tuimail.model.message import Address, Flag
 
 FLAG_BITS: dict[Flag, int] = {
@@ -18,7 +20,8 @@ _ITEM = "\n"
 _CLEAN = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 
-def flags_to_bits(flags: frozenset[Flag] | set[Flag]) -> int:
+@functools.lru_cache(maxsize=256)
+def flags_to_bits(flags: frozenset[Flag]) -> int:
     """The integer stored in ``message.flags`` for these flags."""
     bits = 0
     for flag in flags:
@@ -31,11 +34,13 @@ def bits_to_flags(bits: int) -> frozenset[Flag]:
     return frozenset(flag for flag, bit in FLAG_BITS.items() if bits & bit)
 
 
+@functools.lru_cache(maxsize=16384)
 def pack_addresses(addresses: tuple[Address, ...]) -> str:
     """Addresses as one column: ``name TAB email`` items, one per line.
 
     Tabs and line breaks inside names are turned into spaces first, so the packing can always be
     undone. The same text feeds the full-text index, whose tokenizer treats both as spaces.
+    Cached: the same senders and recipients recur all over a mailbox.
     """
     if not addresses:
         return ""

@@ -146,17 +146,27 @@ def set_flags(
     folder: int,
     changes: Iterable[tuple[int, frozenset[Flag], frozenset[str], int]],
 ) -> int:
-    """Store the server's flags for (uid, flags, keywords, modseq) items; returns rows changed."""
-    cursor = db.executemany(
+    """Store the server's flags for (uid, flags, keywords, modseq) items; returns rows changed.
+
+    The cached flags are read once and compared here, so a full scan of a folder where little
+    changed writes little.
+    """
+    cached = flag_bits(db, folder)
+    updates = []
+    for uid, flags, keywords, modseq in changes:
+        known = cached.get(uid)
+        if known is None:
+            continue
+        bits = flags_to_bits(flags)
+        words = pack_keywords(keywords) if keywords else ""
+        if known != (bits, words):
+            updates.append((bits, words, modseq, folder, uid))
+    db.executemany(
         "UPDATE message SET flags = ?, keywords = ?, modseq = max(modseq, ?)"
-        " WHERE folder_id = ? AND uid = ? AND (flags != ? OR keywords != ?)",
-        [
-            (bits, words, modseq, folder, uid, bits, words)
-            for uid, flags, keywords, modseq in changes
-            for bits, words in [(flags_to_bits(flags), pack_keywords(keywords))]
-        ],
+        " WHERE folder_id = ? AND uid = ?",
+        updates,
     )
-    return int(cursor.rowcount)
+    return len(updates)
 
 
 def change_flag_bits(

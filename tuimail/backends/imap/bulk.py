@@ -46,7 +46,9 @@ def run(
     1 2 3``, ``EXISTS``...), followed by the text of the tagged OK (``[COPYUID ...] Done``).
     A NO or BAD completion raises ProtocolError with the server's text; a closed connection
     raises ConnectError. When ``cancel`` is set the connection is shut down
-    (the rest of the reply cannot be skipped any other way) and Cancelled is raised.
+    (the rest of the reply cannot be skipped any other way) and Cancelled is raised. Any other
+    failure before the reply has ended (``on_fetch`` raising too) also shuts the connection
+    down, so that no later command reads the rest of this reply as its own.
     """
     tag: bytes = imap._new_tag()
     imap.tagged_commands.pop(tag, None)  # the reply is read here, not by imaplib
@@ -56,43 +58,52 @@ def run(
     done = tag + b" "
     others: list[bytes] = []
     count = 0
-    while True:
-        line: bytes = readline(_MAX_LINE)
-        if not line:
-            raise ConnectError(_DROPPED)
-        literals: list[bytes] = []
-        if line.endswith(b"}\r\n"):
-            line = _with_literals(line, literals, readline, read)
-        if not line.endswith(b"\n"):
-            raise ProtocolError("The server sent a line longer than tuimail accepts.")
-        if line.startswith(b"* "):
-            body = line[2:].rstrip(b"\r\n")
-            number, _, rest = body.partition(b" ")
-            if rest[:6].upper() == b"FETCH " and number.isdigit():
-                if on_fetch is not None:
-                    on_fetch(number + b" " + rest[6:], literals)
-                count += 1
-                if cancel is not None and count % 256 == 0 and cancel.is_set():
-                    _abandon(imap)
-                    raise Cancelled
-            elif body[:3].upper() == b"BYE":
-                raise ConnectError(f"The server ended the session: {_clean(body[3:])}")
-            else:
-                others.append(body)
-            continue
-        if line.startswith(done):
-            status, _, text = line[len(done) :].partition(b" ")
-            if status.upper() == b"OK":
-                others.append(text.rstrip(b"\r\n"))
-                return others
-            raise ProtocolError(f"The server refused {_name(command)}: {_clean(text)}")
-        if line.startswith(b"+"):
-            _abandon(imap)
-            raise ProtocolError("The server asked for more input in the middle of a command.")
-        # anything else (a stray line) is ignored, as imaplib does
+    try:
+        while True:
+            line = _line(readline)
+            literals: list[bytes] = []
+            if line.endswith(b"}\r\n"):
+                line = _with_literals(line, literals, readline, read)
+            if line.startswith(b"* "):
+                body = line[2:].rstrip(b"\r\n")
+                number, _, rest = body.partition(b" ")
+                if rest[:6].upper() == b"FETCH " and number.isdigit():
+                    if on_fetch is not None:
+                        on_fetch(number + b" " + rest[6:], literals)
+                    count += 1
+                    if cancel is not None and count % 256 == 0 and cancel.is_set():
+                        raise Cancelled
+                elif body[:3].upper() == b"BYE":
+                    raise ConnectError(f"The server ended the session: {_clean(body[3:])}")
+                else:
+                    others.append(body)
+                continue
+            if line.startswith(done):
+                status, _, text = line[len(done) :].partition(b" ")
+                break
+            if line.startswith(b"+"):
+                raise ProtocolError("The server asked for more input in the middle of a command.")
+            # anything else (a stray line) is ignored, as imaplib does
+    except BaseException:
+        _abandon(imap)
+        raise
+    if status.upper() == b"OK":
+        others.append(text.rstrip(b"\r\n"))
+        return others
+    raise ProtocolError(f"The server refused {_name(command)}: {_clean(text)}")
 
 
 _DROPPED = "The server closed the connection in the middle of a reply."
+
+
+def _line(readline: Callable[[int], bytes]) -> bytes:
+    """The next line with its line break; ConnectError at the end of the stream."""
+    line = readline(_MAX_LINE)
+    if not line.endswith(b"\n"):
+        if len(line) < _MAX_LINE:  # the connection ended, in the middle of the line or before
+            raise ConnectError(_DROPPED)
+        raise ProtocolError("The server sent a line longer than tuimail accepts.")
+    return line
 
 
 def _with_literals(
@@ -112,9 +123,7 @@ def _with_literals(
             raise ConnectError(_DROPPED)
         pieces.append(line[: match.start()] + b"{#%d}" % len(literals))
         literals.append(literal)
-        line = readline(_MAX_LINE)
-        if not line:
-            raise ConnectError(_DROPPED)
+        line = _line(readline)
     pieces.append(line)
     return b"".join(pieces)
 

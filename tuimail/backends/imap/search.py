@@ -53,11 +53,12 @@ def imap_criteria(query: Query) -> list[str]:
     Text is a case-insensitive substring match on the server, so it finds a little more than the
     cache does (``from:lic`` finds alice there, not in the cache); a text term with no letter or
     digit matches nothing. ``to:`` is ``OR TO x CC x``; free words are TEXT (all headers and the
-    body). ``after:D`` is ``SINCE D`` and ``before:D`` is ``BEFORE D``, the cache's day
-    boundaries. IMAP has no attachment test, so ``has:attachment`` is approximated by ``OR HEADER
-    Content-Type multipart/mixed HEADER Content-Disposition attachment``. Parentheses are glued
-    to the neighbouring keyword (``(FROM``) because imapclient only adds them itself for nested
-    lists, which it encodes as ASCII; a group that would end in a text value gets a closing
+    body). ``after:D`` is ``SENTSINCE D`` and ``before:D`` is ``SENTBEFORE D``: like the
+    cache, they compare the Date header, not the arrival date. IMAP has no attachment test, so
+    ``has:attachment`` is approximated by ``OR HEADER Content-Type multipart/mixed HEADER
+    Content-Disposition attachment``. Parentheses are glued to the neighbouring keyword
+    (``(FROM``) because imapclient only adds them itself for nested lists, which it encodes as
+    ASCII; a group that would end in a text value gets a closing
     ``ALL)`` key. Values are cut at characters that cannot appear unquoted in IMAP (``( ) { %
     *`` and controls) and each piece must match. An empty query is ``ALL``.
     """
@@ -93,7 +94,7 @@ def _keys(query: Query) -> list[_Key]:
             ]
         ]
     if isinstance(query, Before | After):
-        keyword = "BEFORE" if isinstance(query, Before) else "SINCE"
+        keyword = "SENTBEFORE" if isinstance(query, Before) else "SENTSINCE"
         return [[(keyword, True), (imap_date(query.day), True)]]
     if isinstance(query, Not):
         return [[("NOT", True), *_single(query.term)]]

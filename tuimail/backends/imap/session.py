@@ -369,15 +369,17 @@ class ImapSession:
         command = f"UID FETCH {uids} ({items})"
         if changed_since and self.condstore:
             command += f" (CHANGEDSINCE {changed_since})"
-        found: list[tuple[bytes, list[bytes]]] = []
+        found: list[wire.FlagState] = []
+        flags_from = wire.flags_from
+
+        def each(line: bytes, literals: list[bytes]) -> None:
+            state = flags_from(line)
+            if state is not None:
+                found.append(state)
+
         with self._wire("fetching flags"):
-            bulk.run(
-                self.client._imap,
-                command.encode(),
-                lambda line, literals: found.append((line, literals)),
-                cancel=cancel,
-            )
-        return wire.parse_flags(line for line, _ in found)
+            bulk.run(self.client._imap, command.encode(), each, cancel=cancel)
+        return found
 
     def search_uids(self, criteria: str = "ALL") -> list[int]:
         """UIDs of the open folder matching raw IMAP search criteria (ASCII)."""

@@ -36,6 +36,12 @@ _TOKEN = re.compile(
 _MESSAGE_START = re.compile(rb"(\d+) \(")
 _ESCAPE = re.compile(rb"\\(.)")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_ONE_MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
+# RFC 2047 encoded words (printable ASCII without "?" and spaces), alone or in runs separated by
+# white space only: the space between two words is not part of the text
+_WORD = r"=\?[!->@-~]+\?[bBqQ]\?[!->@-~]*\?="
+_ENCODED_WORD = re.compile(_WORD)
+_ENCODED_RUN = re.compile(rf"{_WORD}(?:\s+{_WORD})*")
 
 _SYSTEM_FLAGS: dict[bytes, Flag] = {
     b"\\seen": Flag.SEEN,
@@ -74,7 +80,9 @@ _FAST = re.compile(
 _FAST_ADDRESS = re.compile(
     rb'\((?:"([^"\\]*)"|NIL) (?:"[^"\\]*"|NIL) (?:"([^"\\]*)"|NIL) (?:"([^"\\]*)"|(NIL))\)'
 )
-_ATTACHMENT_HINTS = re.compile(rb'"(?:attachment|name|filename|message)"', re.IGNORECASE)
+_ATTACHMENT_HINTS = re.compile(
+    rb'"(?:attachment|(?:file)?name(?:\*[^"]*)?|message)"', re.IGNORECASE
+)
 
 
 def group_messages(data: Iterable[Raw]) -> Iterator[tuple[bytes, list[bytes]]]:
@@ -149,19 +157,40 @@ def text(value: bytes | None) -> str:
 
 
 def decode_words(value: str) -> str:
-    """RFC 2047 encoded words decoded; unknown charsets and broken encodings never raise."""
+    """RFC 2047 encoded words decoded; unknown charsets and broken encodings never raise.
+
+    Only the words are decoded: the text around them (8-bit UTF-8 included) stays as it is.
+    """
+    return _ENCODED_RUN.sub(_decoded_run, value)
+
+
+def _decoded_run(match: re.Match[str]) -> str:
+    run = match.group()
+    decoded = _decoded(run)
+    if decoded is None:  # one broken word spoils the run: decode the words one by one
+        return _ENCODED_WORD.sub(_decoded_word, run)
+    return decoded
+
+
+def _decoded_word(match: re.Match[str]) -> str:
+    decoded = _decoded(match.group())
+    return match.group() if decoded is None else decoded
+
+
+def _decoded(words: str) -> str | None:
+    """Encoded words as text (adjacent words of one charset joined first), None if broken."""
     try:
-        chunks = email.header.decode_header(value)
-    except (ValueError, LookupError, AssertionError):
-        return value
+        chunks = email.header.decode_header(words)
+    except Exception:  # HeaderParseError for broken base64; hostile input must not stop a fetch
+        return None
     out = []
     for chunk, charset in chunks:
         if isinstance(chunk, str):
             out.append(chunk)
             continue
-        try:
-            out.append(chunk.decode(charset or "ascii"))
-        except (LookupError, UnicodeDecodeError):
+        try:  # RFC 2231 allows a language after the charset: utf-8*en
+            out.append(chunk.decode((charset or "ascii").split("*", 1)[0]))
+        except Exception:  # unknown charsets, bad bytes, codecs that raise what they like
             out.append(chunk.decode("utf-8", "replace"))
     return "".join(out)
 
@@ -214,7 +243,8 @@ def parse_date(value: str) -> datetime | None:
             except ValueError:
                 pass
     match = _DATE.match(value)
-    if match:
+    # a zone name (EST, PDT, GMT...) instead of an offset is left to the standard library
+    if match and (match.group(7) or not value[match.end() :].lstrip()[:1].isalpha()):
         parsed = _datetime(match)
         if parsed is not None:
             return parsed
@@ -271,7 +301,10 @@ def _parameters(node: Node, literals: Sequence[bytes]) -> dict[bytes, bytes]:
     if not isinstance(node, list):
         return {}
     values = [string(item, literals) or b"" for item in node if not isinstance(item, list)]
-    return {values[i].lower(): values[i + 1] for i in range(0, len(values) - 1, 2)}
+    # RFC 2231 names (filename*, name*0*...) count as the plain name
+    return {
+        values[i].lower().split(b"*", 1)[0]: values[i + 1] for i in range(0, len(values) - 1, 2)
+    }
 
 
 def has_attachments(structure: Node, literals: Sequence[bytes], depth: int = 0) -> bool:
@@ -299,6 +332,8 @@ def has_attachments(structure: Node, literals: Sequence[bytes], depth: int = 0) 
                 return kind != b"text"
     if kind in (b"text", b"multipart"):
         return False
+    if depth == 0:  # the whole message is one non-text part: a file, not something to read
+        return True
     return b"name" in _parameters(structure[2], literals) if len(structure) > 2 else False
 
 
@@ -383,9 +418,13 @@ def _cached_flags(flag_text: bytes) -> tuple[frozenset[Flag], frozenset[str]]:
 
 
 def _message_id(value: bytes | None) -> str:
-    if value and value[:1] == b"<" and value[-1:] == b">" and b" " not in value:
+    if value and _ONE_MESSAGE_ID.fullmatch(value):
         return value.decode("utf-8", "replace")
     return _first_id(text(value))
+
+
+def _date(value: bytes | None) -> datetime | None:
+    return parse_date(value.decode("utf-8", "replace")) if value else None
 
 
 def _subject(value: bytes | None) -> str:
@@ -422,7 +461,7 @@ def _fast_envelope(
     ) = match.groups()
     flags, keywords = _cached_flags(flag_text)
     arrived = parse_internaldate(internal.decode("ascii", "replace"))
-    date = parse_date(date_text.decode("utf-8", "replace")) if date_text else None
+    date = _date(date_text)
     reference_text = literals[0].decode("utf-8", "replace") if literals else ""
     return Envelope(
         ref=MessageRef(account, folder, int(uid), uidvalidity),
@@ -433,7 +472,7 @@ def _fast_envelope(
         to=_fast_addresses(to),
         cc=_fast_addresses(cc),
         reply_to=_fast_addresses(reply_to),
-        in_reply_to=_message_id(in_reply_to) if in_reply_to else "",
+        in_reply_to=_message_id(in_reply_to),
         references=message_ids(reference_text) if "<" in reference_text else (),
         flags=flags,
         keywords=keywords,
@@ -447,7 +486,11 @@ def _fast_envelope(
 def envelope_from(
     line: bytes, literals: Sequence[bytes], account: str, folder: str, uidvalidity: int
 ) -> Envelope | None:
-    """One message of a bulk FETCH as an Envelope, or None for a response without a UID."""
+    """One message of a bulk FETCH as an Envelope.
+
+    None for a response without a UID or without an ENVELOPE: an unsolicited FETCH that
+    reports another client's flag change is not an envelope to store.
+    """
     if len(literals) <= 1:
         match = _FAST.fullmatch(line)
         if match is not None:
@@ -466,24 +509,24 @@ def slow_envelope(
     uid = _int(items.get(b"UID"))
     if uid <= 0:
         return None
-    flags, keywords = _flags(items.get(b"FLAGS", []))
     envelope = items.get(b"ENVELOPE")
-    fields: list[Node] = envelope if isinstance(envelope, list) else []
-    fields = fields + [b"NIL"] * (10 - len(fields))
-    date_text = text(string(fields[0], literals))
+    if not isinstance(envelope, list):
+        return None
+    flags, keywords = _flags(items.get(b"FLAGS", []))
+    fields = envelope + [b"NIL"] * (10 - len(envelope))
     internal = string(items.get(b"INTERNALDATE", b"NIL"), literals)
     arrived = parse_internaldate(internal.decode("ascii", "replace")) if internal else None
     sender = addresses(fields[2], literals) or addresses(fields[3], literals)
     return Envelope(
         ref=MessageRef(account, folder, uid, uidvalidity),
-        message_id=_first_id(text(string(fields[9], literals))),
-        date=(parse_date(date_text) if date_text else None) or arrived,
+        message_id=_message_id(string(fields[9], literals)),
+        date=_date(string(fields[0], literals)) or arrived,
         subject=text(string(fields[1], literals)),
         sender=sender,
         to=addresses(fields[5], literals),
         cc=addresses(fields[6], literals),
         reply_to=addresses(fields[4], literals),
-        in_reply_to=_first_id(text(string(fields[8], literals))),
+        in_reply_to=_message_id(string(fields[8], literals)),
         references=_references(items, literals),
         flags=flags,
         keywords=keywords,
@@ -513,18 +556,40 @@ def parse_envelopes(
     return result
 
 
-def parse_flags(data: Iterable[Raw]) -> list[tuple[int, frozenset[Flag], frozenset[str], int]]:
+FlagState = tuple[int, frozenset[Flag], frozenset[str], int]
+"""(uid, flags, keywords, modseq) of one message."""
+
+_FAST_FLAGS = re.compile(
+    rb"\d+ \((?:UID (\d+) FLAGS \(([^()\"]*)\)|FLAGS \(([^()\"]*)\) UID (\d+))"
+    rb"(?: MODSEQ \((\d+)\))?\)"
+)
+
+
+def flags_from(line: bytes) -> FlagState | None:
+    """One ``n (UID u FLAGS (...) [MODSEQ (m)])`` reply, or None when it lacks UID or FLAGS."""
+    match = _FAST_FLAGS.fullmatch(line)
+    if match is not None:
+        uid_a, flags_a, flags_b, uid_b, modseq = match.groups()
+        flags, keywords = _cached_flags(flags_a if flags_a is not None else flags_b)
+        return int(uid_a or uid_b), flags, keywords, int(modseq or 0)
+    parsed = _items(tokenize(line))
+    if parsed is None:
+        return None
+    items = parsed[1]
+    uid = _int(items.get(b"UID"))
+    if uid <= 0 or b"FLAGS" not in items:
+        return None
+    flags, keywords = _flags(items[b"FLAGS"])
+    return uid, flags, keywords, _int(items.get(b"MODSEQ"))
+
+
+def parse_flags(data: Iterable[Raw]) -> list[FlagState]:
     """``UID FETCH ... (FLAGS)`` replies as (uid, flags, keywords, modseq) tuples."""
     result = []
     for line, _literals in group_messages(data):
-        parsed = _items(tokenize(line))
-        if parsed is None:
-            continue
-        items = parsed[1]
-        uid = _int(items.get(b"UID"))
-        if uid > 0 and b"FLAGS" in items:
-            flags, keywords = _flags(items[b"FLAGS"])
-            result.append((uid, flags, keywords, _int(items.get(b"MODSEQ"))))
+        state = flags_from(line)
+        if state is not None:
+            result.append(state)
     return result
 
 
