@@ -382,7 +382,9 @@ def _print_envelopes(found: list[CachedEnvelope], as_json: bool, out: TextIO) ->
     width = max(60, shutil.get_terminal_size().columns)
     keys = [message_key(c.envelope.ref) for c in found]
     key_width = max(len(k) for k in keys)
-    rest = width - key_width - 4 - 6 - 4 - 1
+    # "ID MARK DATE SENDER SUBJECT": four markers, a 10-column date, five spaces; the last column
+    # stays empty so that a full line never wraps
+    rest = width - 1 - key_width - 4 - 10 - 4
     sender_width = max(10, rest // 3)
     subject_width = max(10, rest - sender_width)
     for key, cached in zip(keys, found, strict=True):
