@@ -142,7 +142,7 @@ def timed_sync(stack: MailStack, db: Path, *, condstore: bool = True) -> float:
     account = _account(stack)
 
     def session() -> ImapSession:
-        opened = open_session(account.incoming, stack.password(USER), account.id)
+        opened = open_session(account.server(), stack.password(USER), account.id)
         opened.condstore = condstore and opened.condstore
         return opened
 

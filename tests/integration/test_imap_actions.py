@@ -42,7 +42,7 @@ def _setup(stack: MailStack, db: Path, folder: str, count: int) -> tuple[Account
 
 
 def _flush(stack: MailStack, db: Path, account: Account, events: list[Event] | None = None) -> int:
-    with open_session(account.incoming, stack.password(USER), "acct") as session:
+    with open_session(account.server(), stack.password(USER), "acct") as session:
         sink = events.append if events is not None else (lambda event: None)
         return action_service.replay(db, "acct", session, sink)
 
@@ -131,7 +131,7 @@ def test_offline_actions_wait_and_replay_at_next_sync(mailstack: MailStack, tmp_
         "acct",
         "A",
         account.email,
-        Endpoint(**{**account.incoming.__dict__, "port": 1, "timeout": 2}),
+        Endpoint(**{**account.server().__dict__, "port": 1, "timeout": 2}),
     )
     down = sync_account(db, unreachable, mailstack.password(USER), folders=["Offline"])
     assert down.errors
@@ -176,7 +176,7 @@ def test_idle_notices_new_mail(mailstack: MailStack) -> None:
     fresh_folder(mailstack, USER, "INBOX-idle", 0)
     account = imap_account(mailstack, USER)
     cancel = threading.Event()
-    with open_session(account.incoming, mailstack.password(USER), "acct") as session:
+    with open_session(account.server(), mailstack.password(USER), "acct") as session:
         session.select("INBOX-idle")
         arrived = threading.Timer(
             0.5,
@@ -203,7 +203,7 @@ def test_move_without_the_move_extension(mailstack: MailStack) -> None:
     fresh_folder(mailstack, USER, "From", 3)
     fresh_folder(mailstack, USER, "To", 0)
     account = imap_account(mailstack, USER)
-    with open_session(account.incoming, mailstack.password(USER), "acct") as session:
+    with open_session(account.server(), mailstack.password(USER), "acct") as session:
         session.capabilities = session.capabilities - {"MOVE"}  # as on an older server
         mapping = session.move("From", [2, 3], "To")
     assert sorted(mapping) == [2, 3]  # COPYUID tells where they went
@@ -216,10 +216,81 @@ def test_move_without_the_move_extension(mailstack: MailStack) -> None:
 def test_append_keeps_flags_and_reports_the_uid(mailstack: MailStack) -> None:
     fresh_folder(mailstack, USER, "Appended", 1)
     account = imap_account(mailstack, USER)
-    with open_session(account.incoming, mailstack.password(USER), "acct") as session:
+    with open_session(account.server(), mailstack.password(USER), "acct") as session:
         uid = session.append("Appended", message("Saved copy"), [Flag.SEEN, Flag.DRAFT])
     assert uid == 2
     assert server_state(mailstack, USER, "Appended")[2] == (
         frozenset({"seen", "draft"}),
         "Saved copy",
     )
+
+
+def test_delete_of_a_mixed_selection_only_expunges_what_was_in_trash(
+    mailstack: MailStack, tmp_path: Path
+) -> None:
+    db = tmp_path / "cache.sqlite"
+    fresh_folder(mailstack, USER, "Trash", 1)
+    account, ids = _setup(mailstack, db, "Mixed", 2)
+    with Mailbox(db) as mailbox:
+        (in_trash,) = mailbox.envelopes(mailbox.folder_ids("acct", "Trash"))
+    actions = Actions(db)
+    done = actions.delete([ids[1], in_trash.id])
+    assert done.description == "delete"  # the Inbox-side message only goes to the Trash
+    _flush(mailstack, db, account)
+    trash = {subject for _, subject in server_state(mailstack, USER, "Trash").values()}
+    assert trash == {"Message 0"}  # the one from Mixed; the old Trash one is gone for good
+    assert sorted(server_state(mailstack, USER, "Mixed")) == [2]
+    actions.close()
+
+
+def test_undo_of_a_flag_keeps_what_others_changed(mailstack: MailStack, tmp_path: Path) -> None:
+    db = tmp_path / "cache.sqlite"
+    account, ids = _setup(mailstack, db, "Keep", 1)
+    actions = Actions(db)
+    actions.mark_read([ids[1]])
+    _flush(mailstack, db, account)
+    with other_client(mailstack, USER) as client:
+        client.select_folder("Keep")
+        client.add_flags([1], [b"\\Flagged", b"\\Answered"])
+    sync_account(db, account, mailstack.password(USER), folders=["Keep"])
+    assert actions.undo() == "mark read"
+    _flush(mailstack, db, account)
+    assert server_state(mailstack, USER, "Keep")[1][0] == frozenset({"flagged", "answered"})
+    assert cache_state(db, "acct", "Keep")[1][0] == frozenset({"flagged", "answered"})
+    actions.close()
+
+
+def test_queued_action_on_a_recreated_folder_touches_nothing(
+    mailstack: MailStack, tmp_path: Path
+) -> None:
+    db = tmp_path / "cache.sqlite"
+    fresh_folder(mailstack, USER, "Dest", 0)
+    account, ids = _setup(mailstack, db, "Reborn", 3)
+    actions = Actions(db)
+    actions.move([ids[3]], "Dest")
+    actions.close()
+    fresh_folder(mailstack, USER, "Reborn", 0)  # another client recreates it: new numbering
+    with other_client(mailstack, USER) as client:
+        for subject in ("New 1", "New 2", "New 3"):
+            client.append("Reborn", message(subject))
+    events: list[Event] = []
+    _flush(mailstack, db, account, events)
+    assert [e for e in events if isinstance(e, ActionFailed)]
+    assert server_state(mailstack, USER, "Dest") == {}  # no stranger was moved
+    assert len(server_state(mailstack, USER, "Reborn")) == 3
+
+
+def test_move_without_move_or_uidplus_spares_others_deleted_mail(mailstack: MailStack) -> None:
+    fresh_folder(mailstack, USER, "Old", 3)
+    fresh_folder(mailstack, USER, "OldTo", 0)
+    with other_client(mailstack, USER) as client:
+        client.select_folder("Old")
+        client.add_flags([1], [b"\\Deleted"])  # marked, deliberately kept, by someone else
+    account = imap_account(mailstack, USER)
+    with open_session(account.server(), mailstack.password(USER), "acct") as session:
+        session.capabilities = session.capabilities - {"MOVE", "UIDPLUS"}
+        session.move("Old", [2], "OldTo")
+    state = server_state(mailstack, USER, "Old")
+    assert sorted(state) == [1, 3]
+    assert state[1][0] == frozenset({"deleted"})  # still there, still marked
+    assert len(server_state(mailstack, USER, "OldTo")) == 1

@@ -155,7 +155,7 @@ def test_uidvalidity_change_drops_the_folder_cache(mailstack: MailStack, tmp_pat
         old_key = message_key(old.envelope.ref)
     account = imap_account(mailstack, USER)
     with (
-        open_session(account.incoming, mailstack.password(USER), "acct") as session,
+        open_session(account.server(), mailstack.password(USER), "acct") as session,
         Mailbox(db) as mailbox,
     ):
         assert "The OLD body." in mailbox.read(old_key, session).parsed.body.text
@@ -175,7 +175,7 @@ def test_uidvalidity_change_drops_the_folder_cache(mailstack: MailStack, tmp_pat
         assert mailbox.cached_raw(new) is None  # the old body went with the old UIDVALIDITY
         with pytest.raises(MailError, match="not in the cache"):
             mailbox.envelope(old_key)
-        with open_session(account.incoming, mailstack.password(USER), "acct") as session:
+        with open_session(account.server(), mailstack.password(USER), "acct") as session:
             text = mailbox.read(message_key(new.envelope.ref), session).parsed.body.text
         assert "The NEW body." in text
         assert "OLD" not in text

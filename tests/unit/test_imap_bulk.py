@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import queue
 import re
 import threading
 import time
@@ -12,12 +13,14 @@ from dataclasses import dataclass, field
 
 import pytest
 from fakeserver.server import Conn, ScriptedServer
+from hypothesis import HealthCheck, given, settings
 
 from tuimail.backends.imap import bulk, wire
 from tuimail.backends.imap.session import ImapSession
 from tuimail.model.account import Endpoint, Protocol, Security
 from tuimail.model.errors import ConnectError, ProtocolError
 from tuimail.model.message import Address, Envelope, Flag
+from unit.test_imap_wire import ACCOUNT, FOLDER, VALIDITY, Case, Lit, assemble, fetch_replies
 
 TIMEOUT = 5.0
 COMMAND = b"UID FETCH 1:* (" + wire.ENVELOPE_ITEMS.encode() + b")"
@@ -175,6 +178,49 @@ def test_multi_message_reply_with_literals() -> None:
     assert second.modseq == 77
 
 
+def on_the_wire(case: Case) -> bytes:
+    """A generated reply as the bytes a server sends: ``* n FETCH (...)`` with real literals."""
+    first, *rest = case.pieces
+    assert isinstance(first, bytes)
+    out = bytearray(b"* " + first + b"FETCH ")
+    for piece in rest:
+        if isinstance(piece, Lit):
+            out += b"{%d}\r\n" % len(piece.data) + piece.data
+        else:
+            out += piece
+    return bytes(out) + b"\r\n"
+
+
+def test_generated_replies_come_through_as_sent() -> None:
+    """Any reply the wire tests generate arrives line and literals intact, and reads the same."""
+    replies: queue.Queue[bytes] = queue.Queue()
+
+    def respond(conn: Conn, tag: bytes, command: bytes) -> bool:
+        conn.send_raw(replies.get_nowait() + tag + b" OK Fetch completed\r\n")
+        return True
+
+    with connected(respond) as (_, imap):
+
+        @settings(
+            max_examples=60,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(fetch_replies())
+        def check(case: Case) -> None:
+            replies.put(on_the_wire(case))
+            sink = Sink()
+            assert bulk.run(imap, COMMAND, sink) == [b"Fetch completed"]
+            assert sink.messages == [assemble(case.pieces)]
+            line, literals = sink.messages[0]
+            envelope = wire.envelope_from(line, literals, ACCOUNT, FOLDER, VALIDITY)
+            assert envelope == case.expected
+
+        check()
+        still_works(imap)
+
+
 def test_search_and_other_untagged_lines_are_returned() -> None:
     reply = b"* SEARCH 3 5 8\r\n* 2 EXPUNGE\r\n{tag} OK [COPYUID 5 1:2 7:8] Done\r\n"
     with connected(replying(reply)) as (_, imap):
@@ -183,6 +229,21 @@ def test_search_and_other_untagged_lines_are_returned() -> None:
             b"2 EXPUNGE",
             b"[COPYUID 5 1:2 7:8] Done",
         ]
+        still_works(imap)
+
+
+@pytest.mark.parametrize(
+    ("ending", "error"),
+    [(b"{tag} OK\r\n", None), (b"{tag} ok done\r\n", None), (b"{tag} NO\r\n", "refused UID")],
+)
+def test_tagged_reply_without_text(ending: bytes, error: str | None) -> None:
+    """IMAP4rev2 (RFC 9051) lets the text after OK or NO be empty."""
+    with connected(replying(b"* SEARCH 1\r\n" + ending)) as (_, imap):
+        if error is None:
+            assert bulk.run(imap, b"UID SEARCH ALL")[0] == b"SEARCH 1"
+        else:
+            with pytest.raises(ProtocolError, match=error):
+                bulk.run(imap, b"UID SEARCH ALL")
         still_works(imap)
 
 

@@ -45,10 +45,10 @@ def test_documented_schema_parses() -> None:
     assert account.id == "work"
     assert account.name == "Alice Example"
     assert account.default
-    assert account.incoming.protocol is Protocol.IMAP
-    assert account.incoming.security is Security.TLS
-    assert account.incoming.port == 993
-    assert account.incoming.password_command == "pass show mail/work"
+    assert account.server().protocol is Protocol.IMAP
+    assert account.server().security is Security.TLS
+    assert account.server().port == 993
+    assert account.server().password_command == "pass show mail/work"
     assert account.outgoing is not None
     assert account.outgoing.protocol is Protocol.SMTP
     assert account.outgoing.port == 465
@@ -80,10 +80,10 @@ host = "h"
 security = "{security}"
 """
     account = parse_settings(PATH, text).accounts[0]
-    assert account.incoming.port == port
+    assert account.server().port == port
     assert account.outgoing is not None
     assert account.outgoing.port == (465 if security == "tls" else 587)
-    assert account.incoming.username == "a@example.test"  # the address when no username is set
+    assert account.server().username == "a@example.test"  # the address when no username is set
 
 
 def _error(text: str) -> str:
@@ -163,7 +163,7 @@ def test_fingerprint_normalised() -> None:
     text = (
         f'[accounts.w]\nemail="a@b.c"\n[accounts.w.incoming]\nhost="h"\ntls_fingerprint="{pin}"\n'
     )
-    endpoint = parse_settings(PATH, text).accounts[0].incoming
+    endpoint = parse_settings(PATH, text).accounts[0].server()
     assert endpoint.tls_fingerprint == ":".join(["AB"] * 32)
     assert "tls_fingerprint must be a SHA-256" in _error(text.replace("ab" * 32, "ab" * 20))
 

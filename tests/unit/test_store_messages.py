@@ -237,3 +237,15 @@ def test_address_packing_round_trips(pairs: list[tuple[str, str]]) -> None:
         for a in addresses
     )
     assert unpack_addresses(pack_addresses(addresses)) == clean
+
+
+def test_ids_are_never_reused(db: sqlite3.Connection) -> None:
+    inbox = _inbox(db)
+    with transaction(db):
+        messages.add(db, inbox, [_envelope(1, "a", "A"), _envelope(2, "b", "B")])
+    newest = max(c.id for c in messages.page(db, [inbox]))
+    with transaction(db):
+        messages.remove_uids(db, inbox, [2])
+        messages.add(db, inbox, [_envelope(3, "c", "C")])
+    (again,) = [c for c in messages.page(db, [inbox]) if c.envelope.ref.uid == 3]
+    assert again.id > newest  # an undo holding the old id cannot reach the new message

@@ -9,6 +9,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from tuimail import __version__
@@ -16,10 +17,12 @@ from tuimail.cli import mail
 from tuimail.config.paths import CONFIG_ENV, Paths, default_paths
 from tuimail.config.secrets import Secrets
 from tuimail.config.settings import Settings, load_settings
+from tuimail.mime.sanitize import safe_text
 from tuimail.model.account import Role
 from tuimail.model.errors import ConfigError, MailError, SecretError
 from tuimail.model.report import ServerReport
 from tuimail.services.check import check_accounts
+from tuimail.services.demo import demo_account
 from tuimail.services.events import Event, ServerChecked, ServerCheckStarted
 
 EXIT_OK = 0
@@ -36,7 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tuimail {__version__}")
     parser.add_argument("--config", metavar="PATH", help="read settings from PATH")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use a demo mailbox generated on this machine (no account needed, nothing is sent)",
+    )
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--demo", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     common.add_argument(
         "--config", metavar="PATH", default=argparse.SUPPRESS, help="read settings from PATH"
     )
@@ -89,6 +100,13 @@ def _tty_prompt(prompt: str) -> str | None:
         return getpass.getpass(prompt)
     except (EOFError, KeyboardInterrupt):
         return None
+
+
+def _tty_question(prompt: str) -> str:
+    try:
+        return input(prompt)
+    except EOFError:
+        return ""
 
 
 def _secrets(paths: Paths, settings: Settings) -> Secrets:
@@ -214,8 +232,19 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         paths = default_paths(args.config)
-        named = args.config is not None or bool(os.environ.get(CONFIG_ENV))
-        settings = load_settings(paths.config_file, must_exist=named)
+        if args.demo:
+            root = paths.cache_dir / "demo"
+            paths = Paths(config_file=paths.config_file, data_dir=root, cache_dir=root)
+            paths.ensure_private_dirs()
+            settings = Settings(path=Path("(the demo)"), accounts=(demo_account(root),))
+            if args.command is None:
+                return mail.demo_overview(paths, settings, out)
+        else:
+            named = args.config is not None or bool(os.environ.get(CONFIG_ENV))
+            settings = load_settings(paths.config_file, must_exist=named)
+            if args.command is None and not settings.accounts:
+                ask = _tty_question if _has_terminal() and sys.stdin.isatty() else None
+                return mail.welcome(paths, settings, out, ask)
         if args.command == "check":
             return _check(args, paths, settings, out)
         if args.command == "password":
@@ -225,10 +254,10 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         parser.print_help(out)
         return EXIT_OK
     except ConfigError as exc:
-        sys.stderr.write(f"tuimail: {exc.message}\n")
+        sys.stderr.write(f"tuimail: {safe_text(exc.message)}\n")
         return EXIT_USAGE
     except MailError as exc:
-        sys.stderr.write(f"tuimail: {exc.title}: {exc.message}\n")
+        sys.stderr.write(f"tuimail: {exc.title}: {safe_text(exc.message)}\n")
         return EXIT_FAILED
     except KeyboardInterrupt:
         sys.stderr.write("tuimail: interrupted\n")

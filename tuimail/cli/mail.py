@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import shutil
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -19,7 +21,7 @@ from tuimail.config.paths import Paths
 from tuimail.config.secrets import Secrets
 from tuimail.config.settings import Settings
 from tuimail.mime.sanitize import safe_line, safe_text
-from tuimail.model.account import Account, Protocol, Role
+from tuimail.model.account import Account, LocalSource, Protocol, Role
 from tuimail.model.errors import ConfigError, MailError
 from tuimail.model.folder import Folder, FolderRole
 from tuimail.model.message import Address, Flag
@@ -31,6 +33,7 @@ from tuimail.services.events import (
     SyncFailed,
     SyncProgress,
 )
+from tuimail.services.local import discover_local, open_local, sync_local
 from tuimail.services.mailbox import CachedEnvelope, Mailbox, Sort, message_key
 from tuimail.services.sync import BATCH, SyncResult, sync_account
 
@@ -116,6 +119,8 @@ def run_command(
 ) -> int:
     """Run one of the mail commands."""
     paths.ensure_private_dirs()
+    if args.command in ("list", "search", "folders", "read"):
+        refresh_local(paths, settings, getattr(args, "account", None))
     handler = {
         "sync": _sync,
         "list": _list,
@@ -126,20 +131,39 @@ def run_command(
     return handler(args, paths, settings, secrets, out)
 
 
-def _imap_accounts(settings: Settings, account: str | None) -> list[Account]:
+def _accounts(settings: Settings, account: str | None) -> list[Account]:
     chosen = [settings.account(account)] if account else list(settings.accounts)
     if not chosen:
         raise ConfigError(
-            f"No account is configured in {settings.path}. See 'Settings' in the README."
+            f"No account is configured in {settings.path}. See 'Settings' in the README, "
+            "or try tuimail --demo."
         )
-    imap = [a for a in chosen if a.incoming.protocol is Protocol.IMAP]
-    if not imap:
-        raise ConfigError(
-            "Only IMAP accounts can be synced so far; "
-            + ", ".join(f"{a.id} uses {a.incoming.protocol.value}" for a in chosen)
-            + "."
-        )
-    return imap
+    return chosen
+
+
+def _imap_accounts(settings: Settings, account: str | None) -> list[Account]:
+    chosen = _accounts(settings, account)
+    return [a for a in chosen if a.incoming is not None and a.incoming.protocol is Protocol.IMAP]
+
+
+def _syncable(account: Account) -> bool:
+    if account.local is not None:
+        return True
+    if account.incoming is not None and account.incoming.protocol is Protocol.IMAP:
+        return True
+    raise ConfigError(
+        f"Account {account.id!r} uses {account.server().protocol.value.upper()}, which tuimail "
+        "cannot fetch yet (IMAP, Maildir and mbox can)."
+    )
+
+
+def refresh_local(paths: Paths, settings: Settings, account: str | None = None) -> None:
+    """Scan local accounts into the cache (cheap when nothing changed) before showing them."""
+    chosen = [settings.account(account)] if account else list(settings.accounts)
+    for local in (a for a in chosen if a.local is not None):
+        result = sync_local(cache_file(paths), local, open_local(local))
+        for error in result.errors:
+            sys.stderr.write(f"tuimail: {local.id}: {error.message}\n")
 
 
 # -- sync -------------------------------------------------------------------------------------
@@ -171,10 +195,13 @@ class _Progress:
             )
         elif isinstance(event, SyncFailed):
             where = f" {safe_line(event.folder)}" if event.folder else ""
-            self.line(f"{event.account}{where}: {event.error.title}: {event.error.message}")
+            self.line(
+                f"{event.account}{where}: {event.error.title}: {safe_line(event.error.message)}"
+            )
         elif isinstance(event, ActionFailed):
             self.line(
-                f"{event.account}: could not {event.description}: {event.error.message} "
+                f"{event.account}: could not {safe_line(event.description)}: "
+                f"{safe_line(event.error.message)} "
                 "(the change was undone here)"
             )
 
@@ -196,13 +223,24 @@ def _sync(
     secrets: Callable[[], Secrets],
     out: TextIO,
 ) -> int:
-    accounts = _imap_accounts(settings, args.account)
-    store = secrets()
+    accounts = [a for a in _accounts(settings, args.account) if _syncable(a)]
     progress = _Progress(sys.stderr)
     cancel = threading.Event()
     failed = False
     for account in accounts:
-        password = store.password(account, Role.INCOMING)
+        if account.local is not None:
+            result = sync_local(
+                cache_file(paths),
+                account,
+                open_local(account),
+                on_event=progress.event,
+                cancel=cancel,
+            )
+            progress.clear()
+            out.write(_summary(result) + "\n")
+            failed = failed or bool(result.errors)
+            continue
+        password = secrets().password(account, Role.INCOMING)
 
         def replay(session: ImapSession, account_id: str = account.id) -> None:
             action_service.replay(cache_file(paths), account_id, session, progress.event)
@@ -291,9 +329,10 @@ def _search(
     out: TextIO,
 ) -> int:
     with Mailbox(cache_file(paths)) as mailbox:
-        scope = _scope(mailbox, args, settings) if (args.folder or args.account) else []
-        if not scope:
-            scope = mailbox.folder_ids(args.account, None)
+        if args.account:
+            settings.account(args.account)  # a ConfigError naming the accounts when unknown
+        # a search looks in every folder (of the account) unless one is named
+        scope = mailbox.folder_ids(args.account, args.folder)
         found = mailbox.envelopes(scope, query=args.query, limit=max(args.limit, 0))
         if args.server:
             seen = {c.id for c in found}
@@ -404,7 +443,7 @@ def _print_envelopes(found: list[CachedEnvelope], as_json: bool, out: TextIO) ->
 @contextmanager
 def _session(account: Account, secrets: Callable[[], Secrets]) -> Iterator[ImapSession]:
     password = secrets().password(account, Role.INCOMING)
-    session = open_session(account.incoming, password, account.id)
+    session = open_session(account.server(), password, account.id)
     try:
         yield session
     finally:
@@ -420,10 +459,12 @@ def _read(
 ) -> int:
     with Mailbox(cache_file(paths)) as mailbox:
         cached = mailbox.envelope(args.id)
-        if mailbox.cached_raw(cached) is not None:
+        account = settings.account(cached.envelope.ref.account)
+        if account.local is not None:
+            message = mailbox.read(args.id, open_local(account))
+        elif mailbox.cached_raw(cached) is not None:
             message = mailbox.read(args.id, None)
         else:
-            account = settings.account(cached.envelope.ref.account)
             with _session(account, secrets) as session:
                 message = mailbox.read(args.id, session)
     if args.raw:
@@ -508,3 +549,74 @@ def _folder_json(folder: Folder) -> dict[str, object]:
         "unread": folder.unread,
         "total": folder.total,
     }
+
+
+# -- first run and the demo -------------------------------------------------------------------
+
+
+def demo_overview(paths: Paths, settings: Settings, out: TextIO) -> int:
+    """What ``tuimail --demo`` shows until the app lands: folders, the newest mail, next steps."""
+    refresh_local(paths, settings)
+    with Mailbox(cache_file(paths)) as mailbox:
+        found = mailbox.folders()
+        inbox = [f for f in found if f.role is FolderRole.INBOX]
+        newest = mailbox.envelopes(
+            mailbox.folder_ids(inbox[0].account, inbox[0].name) if inbox else [], limit=12
+        )
+    out.write("The demo mailbox (generated on this machine; nothing is sent anywhere).\n\n")
+    for folder in found:
+        out.write(f"  {safe_line(folder.name):<24} {folder.unread:>4} unread {folder.total:>5}\n")
+    out.write("\nNewest in the Inbox:\n")
+    _print_envelopes(newest, False, out)
+    example = message_key(newest[0].envelope.ref) if newest else "ID"
+    out.write(
+        "\nTry:\n"
+        f"  tuimail --demo read {example}\n"
+        "  tuimail --demo search 'has:attachment is:unread'\n"
+        "  tuimail --demo list --folder Sent\n"
+        "  tuimail --demo folders --json\n"
+    )
+    return EXIT_OK
+
+
+def welcome(paths: Paths, settings: Settings, out: TextIO, ask: Callable[[str], str] | None) -> int:
+    """``tuimail`` with no account yet: point at the demo, and offer mail found on this machine."""
+    out.write(
+        "No account is set up yet.\n"
+        "  Try tuimail on a demo mailbox:  tuimail --demo\n"
+        f"  Or write the settings file:     {paths.config_file} (see Settings in the README)\n"
+    )
+    found = discover_local()
+    if not found:
+        return EXIT_OK
+    out.write("\nMail already on this machine:\n")
+    for source in found:
+        out.write(f"  {source.path} ({source.format.value})\n")
+    snippet = _local_accounts_toml(found)
+    if ask is None:
+        out.write(f"\nTo read it with tuimail, add to {paths.config_file}:\n\n{snippet}")
+        return EXIT_OK
+    answer = ask(f"Add {'them' if len(found) > 1 else 'it'} to {paths.config_file}? [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        out.write("Nothing was written.\n")
+        return EXIT_OK
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with paths.config_file.open("a", encoding="utf-8") as handle:
+        paths.config_file.chmod(0o600)
+        handle.write(snippet)
+    out.write("Written. Now: tuimail sync, then tuimail list.\n")
+    return EXIT_OK
+
+
+def _local_accounts_toml(found: list[LocalSource]) -> str:
+    user = getpass.getuser()
+    address = f"{user}@{socket.getfqdn()}"
+    blocks = []
+    for index, source in enumerate(found):
+        name = "local" if index == 0 else f"local{index + 1}"
+        path = json.dumps(source.path)  # a TOML basic string is a JSON string
+        blocks.append(
+            f"[accounts.{name}]\nemail = {json.dumps(address)}\n"
+            f'[accounts.{name}.incoming]\nprotocol = "{source.format.value}"\npath = {path}\n'
+        )
+    return "\n".join(blocks)

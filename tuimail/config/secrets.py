@@ -298,7 +298,7 @@ class Secrets:
         if endpoint is None:
             raise SecretError(f"Account {account.id!r} has no {role.value} server.")
         command = endpoint.password_command
-        if command is None and role is Role.OUTGOING:
+        if command is None and role is Role.OUTGOING and account.incoming is not None:
             command = account.incoming.password_command
         if command is not None:
             return run_password_command(command, account.id)

@@ -15,6 +15,8 @@ from tuimail.model.account import (
     DEFAULT_PORTS,
     Account,
     Endpoint,
+    LocalFormat,
+    LocalSource,
     Pop3Options,
     Protocol,
     Security,
@@ -212,7 +214,26 @@ def normalise_fingerprint(text: str) -> str:
     return ":".join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
-_ACCOUNT_KEYS = {"name", "email", "default", "incoming", "outgoing", "pop3"}
+_ACCOUNT_KEYS = {"name", "email", "default", "incoming", "outgoing", "pop3", "sendmail"}
+_LOCAL_KEYS = {"protocol", "path"}
+_LOCAL_FORMATS = {"maildir": LocalFormat.MAILDIR, "mbox": LocalFormat.MBOX}
+
+
+def _local(path: Path, where: str, table: Mapping[str, Any]) -> LocalSource | None:
+    """A Maildir or mbox incoming "server", or None when the table names a real server."""
+    protocol = table.get("protocol")
+    if not isinstance(protocol, str) or protocol.lower() not in _LOCAL_FORMATS:
+        return None
+    reader = _Reader(path, where, table, _LOCAL_KEYS)
+    kind = _LOCAL_FORMATS[protocol.lower()]
+    location = Path(reader.required_string("path")).expanduser()
+    if kind is LocalFormat.MAILDIR and not (location / "cur").is_dir():
+        reader.fail("path", f"names {str(location)!r}, which is not a Maildir (no cur/ inside)")
+    if kind is LocalFormat.MBOX and location.exists() and not location.is_file():
+        reader.fail("path", f"names {str(location)!r}, which is not an mbox file")
+    return LocalSource(kind, str(location.resolve()))
+
+
 _POP3_KEYS = {"leave_on_server", "delete_after_days", "delete_when_deleted_locally"}
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 
@@ -225,8 +246,12 @@ def _account(path: Path, account_id: str, table: Any) -> Account:
     email = reader.required_string("email")
     if not _EMAIL.match(email):
         reader.fail("email", f"must be an address like alice@example.org, not {email!r}")
-    incoming = _endpoint(
-        path, f"{where}.incoming", reader.table_at("incoming", required=True) or {}, None, email
+    incoming_table = reader.table_at("incoming", required=True) or {}
+    local = _local(path, f"{where}.incoming", incoming_table)
+    incoming = (
+        None
+        if local is not None
+        else _endpoint(path, f"{where}.incoming", incoming_table, None, email)
     )
     outgoing_table = reader.table_at("outgoing")
     outgoing = (
@@ -251,6 +276,8 @@ def _account(path: Path, account_id: str, table: Any) -> Account:
         outgoing=outgoing,
         default=reader.boolean("default", False),
         pop3=pop3,
+        local=local,
+        sendmail=reader.string("sendmail"),
     )
 
 

@@ -772,3 +772,14 @@ def _address_pairs(value: str) -> list[tuple[str, str]]:
 
 def _pattern_addresses(value: str) -> list[tuple[str, str]]:
     return [("", address) for address in _ADDR_SPEC.findall(value)]
+
+
+def parse_headers(raw: bytes) -> ParsedMessage:
+    """Only the top-level headers of a message (its body is not read): for fast envelopes.
+
+    ``body.text`` is empty; ``body.parts`` holds one Part describing the top-level Content-Type.
+    """
+    headers = _headers_only(raw)
+    content_type, _params = mime_parameters(headers.first("content-type") or "text/plain")
+    part = Part(content_type=content_type.lower() or "text/plain")
+    return _envelope(headers, MessageBody(text="", parts=(part,)))

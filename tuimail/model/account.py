@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from tuimail.model.errors import ConfigError
+
 
 class Security(enum.StrEnum):
     """How a connection is encrypted."""
@@ -82,6 +84,24 @@ class Pop3Options:
     delete_when_deleted_locally: bool = False
 
 
+class LocalFormat(enum.StrEnum):
+    """How a local mailbox is stored on disk."""
+
+    MAILDIR = "maildir"
+    """A Maildir (Maildir++ sub-folders as ``.Name`` directories)."""
+    MBOX = "mbox"
+    """One mbox file, such as ``/var/mail/$USER``."""
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    """Mail kept in files on this machine rather than on a server."""
+
+    format: LocalFormat
+    path: str
+    """Absolute path of the Maildir directory or the mbox file."""
+
+
 @dataclass(frozen=True)
 class Account:
     """A configured mail account."""
@@ -91,15 +111,30 @@ class Account:
     name: str
     """The display name used in From."""
     email: str
-    incoming: Endpoint
+    incoming: Endpoint | None
+    """The IMAP or POP3 server; None for an account whose mail is in local files."""
     outgoing: Endpoint | None = None
     default: bool = False
     pop3: Pop3Options = field(default_factory=Pop3Options)
+    local: LocalSource | None = None
+    """The Maildir or mbox holding the account's mail, when it is not on a server."""
+    sendmail: str | None = None
+    """A command that sends a message given on its input (``/usr/sbin/sendmail -t -i``)."""
+
+    def server(self) -> Endpoint:
+        """The incoming server; ConfigError for an account whose mail is in local files."""
+        if self.incoming is None:
+            raise ConfigError(
+                f"Account {self.id!r} keeps its mail in local files, not on a server."
+            )
+        return self.incoming
 
     @property
     def endpoints(self) -> tuple[tuple[Role, Endpoint], ...]:
         """The account's servers, incoming first."""
-        pairs: list[tuple[Role, Endpoint]] = [(Role.INCOMING, self.incoming)]
+        pairs: list[tuple[Role, Endpoint]] = []
+        if self.incoming is not None:
+            pairs.append((Role.INCOMING, self.incoming))
         if self.outgoing is not None:
             pairs.append((Role.OUTGOING, self.outgoing))
         return tuple(pairs)

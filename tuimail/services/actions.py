@@ -50,6 +50,8 @@ class Done:
     """The ids of its queue rows (gone once the server has it)."""
     flags_before: dict[int, int] = field(default_factory=dict)
     """Row id -> flag bits before a flag change."""
+    flag: Flag | None = None
+    """The one flag a flag change set or cleared (undo touches that flag only)."""
     removed: list[CachedEnvelope] = field(default_factory=list)
     """Envelopes a move took out of the folder."""
     target: str = ""
@@ -99,6 +101,7 @@ class Actions:
                         folder=fid,
                         uidvalidity=validity,
                         uids=uids,
+                        locations=[c.location for c in envelopes],
                         kind=Kind.COPY,
                         argument=target,
                     )
@@ -107,16 +110,30 @@ class Actions:
         return done
 
     def delete(self, ids: Sequence[int]) -> Done:
-        """Move to the account's Trash; in the Trash itself, or with no Trash, delete for good."""
+        """Move to the account's Trash; in the Trash itself, or with no Trash, delete for good.
+
+        Messages of a selection that are in the Trash already are deleted for good; the others
+        only go to the Trash (and that part can be undone).
+        """
         groups = self._groups(ids)
         accounts = {key[0] for key in groups}
         if len(accounts) > 1:
             raise MailError("Delete messages of one account at a time.")
         account = next(iter(accounts), "")
         trash = folder_store.folder_by_role(self.db, account, FolderRole.TRASH)
-        folders = {key[1] for key in groups}
-        if trash is not None and trash not in folders:
-            return self._move(ids, trash, "delete")
+        to_trash = [c.id for key, group in groups.items() if key[1] != trash for c in group]
+        if trash is not None and to_trash:
+            moved = self._move(to_trash, trash, "delete")
+            rest = [c.id for key, group in groups.items() if key[1] == trash for c in group]
+            if rest:
+                self._delete_for_good(self._groups(rest), account)
+                self.last = moved if moved.removed else None
+            return moved
+        return self._delete_for_good(groups, account)
+
+    def _delete_for_good(
+        self, groups: dict[tuple[str, str, int, int], list[CachedEnvelope]], account: str
+    ) -> Done:
         done = Done("delete for good", account, "", [], undoable=False)
         with transaction(self.db):
             for (acct, folder, fid, validity), envelopes in groups.items():
@@ -129,6 +146,7 @@ class Actions:
                         folder=fid,
                         uidvalidity=validity,
                         uids=uids,
+                        locations=[c.location for c in envelopes],
                         kind=Kind.EXPUNGE,
                         argument="",
                     )
@@ -163,7 +181,7 @@ class Actions:
             )
         self.last = None
         with transaction(self.db):
-            still_queued = queue_store.remove(self.db, done.queued)
+            still_queued = queue_store.withdraw(self.db, done.queued)
             if done.flags_before:
                 self._undo_flags(done, still_queued)
             elif done.removed:
@@ -188,7 +206,7 @@ class Actions:
     def _flag(self, ids: Sequence[int], flag: Flag, on: bool, description: str) -> Done:
         groups = self._groups(ids)
         bit = FLAG_BITS[flag]
-        done = Done(description, "", "", [])
+        done = Done(description, "", "", [], flag=flag)
         kind = Kind.ADD_FLAGS if on else Kind.REMOVE_FLAGS
         with transaction(self.db):
             for (account, folder, fid, validity), envelopes in groups.items():
@@ -206,6 +224,7 @@ class Actions:
                         folder=fid,
                         uidvalidity=validity,
                         uids=uids,
+                        locations=[c.location for c in changing],
                         kind=kind,
                         argument=flag.value,
                     )
@@ -237,6 +256,7 @@ class Actions:
                         folder=fid,
                         uidvalidity=validity,
                         uids=uids,
+                        locations=[c.location for c in envelopes],
                         kind=Kind.MOVE,
                         argument=target,
                     )
@@ -247,33 +267,30 @@ class Actions:
         return done
 
     def _undo_flags(self, done: Done, still_queued: bool) -> None:
-        by_id = message_store.by_ids(self.db, list(done.flags_before))
-        for cached in by_id:
-            before = done.flags_before[cached.id]
-            now = _bits(cached)
-            self.db.execute("UPDATE message SET flags = ? WHERE id = ?", (before, cached.id))
+        """Put back the one flag the action changed; others' changes since then stay."""
+        if done.flag is None:
+            return
+        bit = FLAG_BITS[done.flag]
+        for cached in message_store.by_ids(self.db, list(done.flags_before)):
+            was_on = bool(done.flags_before[cached.id] & bit)
+            message_store.change_flag_bits(
+                self.db, [cached.id], add=bit if was_on else 0, remove=0 if was_on else bit
+            )
             if still_queued:
                 continue
             ref = cached.envelope.ref
             fid = folder_store.folder_id(self.db, ref.account, ref.folder)
             if fid is None:
                 continue
-            for flag, bit in FLAG_BITS.items():
-                if before & bit and not now & bit:
-                    kind = Kind.ADD_FLAGS
-                elif now & bit and not before & bit:
-                    kind = Kind.REMOVE_FLAGS
-                else:
-                    continue
-                queue_store.add(
-                    self.db,
-                    account=ref.account,
-                    folder=fid,
-                    uidvalidity=ref.uidvalidity,
-                    uids=[ref.uid],
-                    kind=kind,
-                    argument=flag.value,
-                )
+            queue_store.add(
+                self.db,
+                account=ref.account,
+                folder=fid,
+                uidvalidity=ref.uidvalidity,
+                uids=[ref.uid],
+                kind=Kind.ADD_FLAGS if was_on else Kind.REMOVE_FLAGS,
+                argument=done.flag.value,
+            )
 
     def _undo_move(self, done: Done, still_queued: bool) -> None:
         if still_queued:  # never reached the server: put the envelopes back as they were
@@ -314,31 +331,35 @@ def replay(
 ) -> int:
     """Send the account's queued actions to the server, oldest first; returns how many went.
 
-    A refused action is dropped, its folder is marked for a full re-read (which restores the
-    cache to the server's state) and ActionFailed is reported. A dropped connection leaves the
-    rest queued and raises ConnectError.
+    Each action is claimed before it is sent, so an undo meanwhile knows it reached the server
+    and two senders never send it twice. A refused action is dropped, its folder is marked for
+    a full re-read (which restores the cache to the server's state) and ActionFailed is
+    reported. A dropped connection gives the action back and raises ConnectError.
     """
     db = connect(db_path)
     sent = 0
     try:
-        for action in queue_store.pending(db, account):
+        while True:
+            with transaction(db):
+                action = queue_store.claim_next(db, account)
+            if action is None:
+                break
             name = folder_store.folder_name(db, action.folder_id)
-            state = folder_store.state(db, account, name) if name else None
-            if name is None or state is None:
+            if name is None:  # the folder is gone, and the action with it
                 with transaction(db):
                     queue_store.remove(db, [action.id])
                 continue
             try:
-                _send(session, name, state.uidvalidity, action)
+                _send(session, db, name, action)
             except ConnectError as exc:
                 with transaction(db):
-                    queue_store.failed(db, action.id, exc.message)
+                    queue_store.release(db, action.id, exc.message)
                 raise
             except MailError as exc:
                 with transaction(db):
                     queue_store.remove(db, [action.id])
                     folder_store.force_full_sync(db, action.folder_id)
-                on_event(ActionFailed(account, _describe(action, name), exc))
+                on_event(ActionFailed(account, describe_pending(action, name), exc))
                 continue
             with transaction(db):
                 queue_store.remove(db, [action.id])
@@ -348,7 +369,8 @@ def replay(
     return sent
 
 
-def _describe(action: queue_store.Pending, folder: str) -> str:
+def describe_pending(action: queue_store.Pending, folder: str) -> str:
+    """A queued action in words: "move 2 messages in INBOX to Archive"."""
     count = len(action.uids) or 1
     what = f"{count} message{'s' * (count != 1)} in {folder}"
     return {
@@ -360,15 +382,21 @@ def _describe(action: queue_store.Pending, folder: str) -> str:
     }.get(Kind(action.kind), f"{action.kind} {what}")
 
 
-def _send(session: ImapSession, folder: str, uidvalidity: int, action: queue_store.Pending) -> None:
-    if action.uidvalidity and action.uidvalidity != uidvalidity:
+def _send(
+    session: ImapSession, db: sqlite3.Connection, folder: str, action: queue_store.Pending
+) -> None:
+    # the folder's numbering is checked on the server, right before the UIDs are used
+    selected = session.select(folder, read_only=False, fresh=True)
+    if action.uidvalidity and action.uidvalidity != selected.uidvalidity:
         raise MailError(f"{folder} was renumbered on the server; the action no longer applies.")
     uids = list(action.uids)
-    if not uids and action.message_id:  # an undo of a move: find the copy by Message-ID
-        session.select(folder, read_only=True)
-        uids = session.search(["HEADER", "Message-ID", action.message_id])
-        if not uids:
-            return
+    if not uids and action.message_id:  # an undo of a move: find the copy by its Message-ID
+        found = session.search_header("Message-ID", action.message_id)
+        if not found:
+            raise MailError(
+                f"The message to move back ({action.message_id}) is no longer in {folder}."
+            )
+        uids = [max(found)]  # the copy just made; older copies stay where they are
     if not uids:
         return
     kind = Kind(action.kind)
@@ -378,8 +406,16 @@ def _send(session: ImapSession, folder: str, uidvalidity: int, action: queue_sto
             session.add_flags(folder, uids, flags)
         else:
             session.remove_flags(folder, uids, flags)
-    elif kind is Kind.MOVE:
+    elif kind is Kind.MOVE and "MOVE" in session.capabilities:
         session.move(folder, uids, action.argument)
+    elif kind is Kind.MOVE:
+        # COPY, then \Deleted + EXPUNGE; once the copy exists the action becomes an expunge,
+        # so a connection lost in between never makes a second copy
+        session.copy(folder, uids, action.argument)
+        with transaction(db):
+            queue_store.set_kind(db, action.id, Kind.EXPUNGE)
+        session.add_flags(folder, uids, [Flag.DELETED])
+        session.expunge(folder, uids)
     elif kind is Kind.COPY:
         session.copy(folder, uids, action.argument)
     elif kind is Kind.EXPUNGE:

@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote
 
 from tuimail.backends.imap import search as imap_search
 from tuimail.backends.imap.session import ImapSession
+from tuimail.backends.local.base import LocalMailbox, LocalMailboxError
 from tuimail.mime.parse import ParsedMessage, parse_message
 from tuimail.model.errors import MailError
 from tuimail.model.folder import ROLE_ORDER, Folder
@@ -193,9 +194,21 @@ class Mailbox:
         with transaction(self.db):
             body_store.put(self.db, cached.id, raw, parsed.body.text)
 
-    def read(self, key: str, session: ImapSession | None) -> Message:
-        """A whole message: from the cache, else fetched (without marking it read) and cached."""
+    def read(self, key: str, session: ImapSession | LocalMailbox | None) -> Message:
+        """A whole message: from the cache, else fetched (without marking it read) and cached.
+
+        ``session`` is the IMAP connection, or the local mailbox the message lives in.
+        """
         cached = self.envelope(key)
+        if isinstance(session, LocalMailbox):
+            try:
+                local = session.read(cached.envelope.ref.folder, cached.location)
+            except LocalMailboxError as exc:
+                raise MessageNotFound(f"{key}: {exc} Run tuimail sync.") from None
+            parsed = parse_message(local)
+            with transaction(self.db):  # index the body text for search; files are the cache
+                body_store.put(self.db, cached.id, b"", parsed.body.text, limit=0)
+            return Message(cached, parsed, local)
         raw = self.cached_raw(cached)
         if raw is None:
             if session is None:

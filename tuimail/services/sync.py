@@ -135,8 +135,30 @@ class AccountSync:
     def run(self, only: Sequence[str] | None = None) -> SyncResult:
         """Sync the folder list, then each folder (Inbox first); errors are collected, not raised.
 
-        A dropped connection is reopened (with a growing pause) up to RETRIES times.
+        A dropped connection is reopened (with a growing pause) up to RETRIES times. Setting the
+        cancel event stops the sync within about half a second, even in the middle of a reply.
         """
+        finished = threading.Event()
+        watcher = threading.Thread(
+            target=self._watch_cancel, args=(finished,), name="tuimail-sync-cancel", daemon=True
+        )
+        watcher.start()
+        try:
+            return self._run(only)
+        finally:
+            finished.set()
+            watcher.join()
+
+    def _watch_cancel(self, finished: threading.Event) -> None:
+        """Cut the connection when cancel is set: a blocked read then ends at once."""
+        while not finished.is_set():
+            if self.cancel.wait(0.25):
+                session = self.session
+                if session is not None and not finished.is_set():
+                    session.abort()
+                return
+
+    def _run(self, only: Sequence[str] | None) -> SyncResult:
         started = time.monotonic()
         result = SyncResult(self.account.id)
         self.on_event(SyncStarted(self.account.id))
@@ -155,10 +177,8 @@ class AccountSync:
             self.on_event(FoldersUpdated(self.account.id, tuple(found)))
             targets = _folder_order(found)
             if only:
-                wanted = {name.casefold() for name in only}
-                targets = [f for f in targets if f.name.casefold() in wanted]
-                missing = wanted - {f.name.casefold() for f in targets}
-                for name in sorted(missing):
+                targets, missing = _chosen(targets, only)
+                for name in missing:
                     result.errors.append(
                         MailError(f"{self.account.id} has no folder named {name!r}.")
                     )
@@ -193,6 +213,8 @@ class AccountSync:
                 return step()
             except ConnectError as exc:
                 self._drop_session()
+                if self.cancel.is_set():
+                    raise Cancelled from None
                 if attempt == RETRIES:
                     self._report(folder, exc)
                     return None
@@ -203,10 +225,10 @@ class AccountSync:
                 self._drop_session()
                 raise
             except MailError as exc:
+                if not folder:
+                    raise  # reported once, by run()
                 self._report(folder, exc)
-                if folder:
-                    return None
-                raise
+                return None
         return None
 
     def _report(self, folder: str, exc: MailError) -> None:
@@ -220,7 +242,7 @@ class AccountSync:
         session = self._session()
         db = self.db
         result = FolderResult(name)
-        selected = session.select(name, read_only=True)
+        selected = session.select(name, read_only=True, fresh=True)
         state = folder_store.state(db, self.account.id, name)
         if state is None:  # a folder that appeared since the folder list was read
             folder_store.save_folders(
@@ -241,7 +263,9 @@ class AccountSync:
         if (
             selected.uidnext == state.uidnext
             and selected.exists == state.messages == cached_count
-            and (session.condstore and selected.highestmodseq == state.highestmodseq)
+            and session.condstore
+            and selected.highestmodseq > 0  # a [NOMODSEQ] folder must have its flags read
+            and selected.highestmodseq == state.highestmodseq
         ):
             result.unchanged = True
             return result
@@ -330,7 +354,7 @@ class AccountSync:
         """Update flags of cached messages; returns the UIDs seen when every flag was fetched."""
         if highest == 0:
             return None
-        if session.condstore and state.highestmodseq:
+        if session.condstore and state.highestmodseq and selected.highestmodseq:
             if selected.highestmodseq == state.highestmodseq:
                 return None
             changes = session.fetch_flags(
@@ -345,6 +369,19 @@ class AccountSync:
         if result.changed:
             self.on_event(EnvelopesChanged(self.account.id, selected.name, result.changed))
         return present
+
+
+def _chosen(found: list[Folder], only: Sequence[str]) -> tuple[list[Folder], list[str]]:
+    """The folders named (exactly, else ignoring case), and the names that match none."""
+    chosen: list[Folder] = []
+    missing = []
+    for name in only:
+        exact = [f for f in found if f.name == name]
+        matches = exact or [f for f in found if f.name.casefold() == name.casefold()]
+        if not matches:
+            missing.append(name)
+        chosen.extend(f for f in matches if f not in chosen)
+    return chosen, missing
 
 
 def sync_account(
@@ -362,7 +399,7 @@ def sync_account(
     sync = AccountSync(
         db_path,
         account,
-        lambda: open_session(account.incoming, password, account.id),
+        lambda: open_session(account.server(), password, account.id),
         on_event=on_event,
         cancel=cancel,
         before_folders=before_folders,

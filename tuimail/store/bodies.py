@@ -26,7 +26,7 @@ def put(
     The caller commits. A message bigger than the limit is indexed but not kept.
     """
     db.execute("UPDATE message_text SET body = ? WHERE rowid = ?", (text, message))
-    if len(raw) > limit:
+    if not raw or len(raw) > limit:  # local messages keep only their text here
         return
     db.execute(
         "INSERT OR REPLACE INTO body (message, raw, size, used_at) VALUES (?, ?, ?, ?)",

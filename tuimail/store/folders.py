@@ -128,8 +128,8 @@ def reset(db: sqlite3.Connection, folder: int, uidvalidity: int) -> int:
     db.execute("DELETE FROM message WHERE folder_id = ?", (folder,))
     db.execute("DELETE FROM pending_action WHERE folder_id = ?", (folder,))
     db.execute(
-        "UPDATE folder SET uidvalidity = ?, uidnext = 0, highestmodseq = 0, messages = 0"
-        " WHERE id = ?",
+        "UPDATE folder SET uidvalidity = ?, uidnext = 0, highestmodseq = 0, messages = 0,"
+        " local_state = '' WHERE id = ?",
         (uidvalidity, folder),
     )
     return int(count)
@@ -144,5 +144,21 @@ def folder_name(db: sqlite3.Connection, folder: int) -> str | None:
 def force_full_sync(db: sqlite3.Connection, folder: int) -> None:
     """Make the next sync re-read every flag and UID of a folder (caller commits)."""
     db.execute(
-        "UPDATE folder SET highestmodseq = 0, uidnext = 0, messages = -1 WHERE id = ?", (folder,)
+        "UPDATE folder SET highestmodseq = 0, uidnext = 0, messages = -1, local_state = ''"
+        " WHERE id = ?",
+        (folder,),
+    )
+
+
+def local_state(db: sqlite3.Connection, folder: int) -> str:
+    """The token of a local folder's files at its last scan ("" when never scanned)."""
+    row = db.execute("SELECT local_state FROM folder WHERE id = ?", (folder,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+def save_local_state(db: sqlite3.Connection, folder: int, token: str, messages: int) -> None:
+    """Record a complete scan of a local folder (caller commits)."""
+    db.execute(
+        "UPDATE folder SET local_state = ?, messages = ?, synced_at = ? WHERE id = ?",
+        (token, messages, time.time(), folder),
     )

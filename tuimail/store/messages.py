@@ -39,7 +39,7 @@ _ORDER = {
 _COLUMNS = (
     "m.id, f.account, f.name, f.uidvalidity, m.uid, m.message_id, m.date, m.subject, m.sender,"
     " m.recipients, m.cc, m.reply_to, m.in_reply_to, m.refs, m.flags, m.keywords, m.size,"
-    " m.has_attachments, m.arrived, m.modseq"
+    " m.has_attachments, m.arrived, m.modseq, m.location"
 )
 
 
@@ -49,6 +49,8 @@ class CachedEnvelope:
 
     id: int
     envelope: Envelope
+    location: str = ""
+    """Where a local message lives (its Maildir or mbox key); empty for IMAP."""
 
 
 def _epoch(value: datetime | None) -> int | None:
@@ -62,7 +64,7 @@ def _sender_key(envelope: Envelope) -> str:
     return (first.name or first.email).casefold()
 
 
-def _row(folder: int, e: Envelope) -> tuple[object, ...]:
+def _row(folder: int, e: Envelope, location: str = "") -> tuple[object, ...]:
     return (
         folder,
         e.ref.uid,
@@ -83,24 +85,40 @@ def _row(folder: int, e: Envelope) -> tuple[object, ...]:
         _epoch(e.arrived),
         _sender_key(e),
         subject_sort_key(e.subject),
+        location,
     )
 
 
-def add(db: sqlite3.Connection, folder: int, envelopes: Sequence[Envelope]) -> int:
+def add(
+    db: sqlite3.Connection,
+    folder: int,
+    envelopes: Sequence[Envelope],
+    locations: Sequence[str] | None = None,
+) -> int:
     """Add envelopes to a folder and to the full-text index (caller commits).
 
-    A UID already cached is left as it is. Returns how many were new.
+    A UID already cached is left as it is. ``locations`` gives local messages' keys, one per
+    envelope. Returns how many were new.
     """
     if not envelopes:
         return 0
-    (before,) = db.execute("SELECT coalesce(max(id), 0) FROM message").fetchone()
+    # ids come from a counter that only grows, never from max(id) + 1: a deleted message's id
+    # is never given to another one
+    (before,) = db.execute("SELECT value FROM id_counter WHERE name = 'message'").fetchone()
+    (highest,) = db.execute("SELECT coalesce(max(id), 0) FROM message").fetchone()
+    before = max(before, highest)
+    where = locations if locations is not None else [""] * len(envelopes)
     db.executemany(
-        "INSERT OR IGNORE INTO message (folder_id, uid, message_id, date, subject, sender,"
+        "INSERT OR IGNORE INTO message (id, folder_id, uid, message_id, date, subject, sender,"
         " recipients, cc, reply_to, in_reply_to, refs, flags, keywords, size, has_attachments,"
-        " modseq, arrived, sender_sort, subject_sort)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [_row(folder, e) for e in envelopes],
+        " modseq, arrived, sender_sort, subject_sort, location)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (before + index, *_row(folder, e, place))
+            for index, (e, place) in enumerate(zip(envelopes, where, strict=True), 1)
+        ],
     )
+    db.execute("UPDATE id_counter SET value = ? WHERE name = 'message'", (before + len(envelopes),))
     cursor = db.execute(
         "INSERT INTO message_text (rowid, subject, sender, recipients)"
         " SELECT id, subject, sender, recipients || char(10) || cc FROM message WHERE id > ?",
@@ -214,6 +232,7 @@ def _envelope(row: Sequence[object]) -> CachedEnvelope:
         has_attachments,
         arrived,
         modseq,
+        location,
     ) = row
     return CachedEnvelope(
         id=int(row_id),  # type: ignore[call-overload]
@@ -235,6 +254,7 @@ def _envelope(row: Sequence[object]) -> CachedEnvelope:
             arrived=datetime.fromtimestamp(arrived, UTC) if isinstance(arrived, int) else None,
             modseq=int(modseq),  # type: ignore[call-overload]
         ),
+        location=str(location),
     )
 
 
@@ -329,3 +349,13 @@ def thread_fields(
         f" FROM message WHERE folder_id IN ({marks})",
         list(folder_ids),
     ).fetchall()
+
+
+def locations(db: sqlite3.Connection, folder: int) -> dict[str, tuple[int, int, str]]:
+    """Location -> (uid, flag bits, packed keywords) of a local folder's cached messages."""
+    return {
+        row[0]: (row[1], row[2], row[3])
+        for row in db.execute(
+            "SELECT location, uid, flags, keywords FROM message WHERE folder_id = ?", (folder,)
+        )
+    }

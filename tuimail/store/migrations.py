@@ -89,6 +89,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE pending_action ADD COLUMN message_id TEXT NOT NULL DEFAULT '';
     CREATE INDEX pending_action_by_account ON pending_action (account, id);
     """,
+    # 3: messages of local mailboxes: where each one lives (a Maildir unique name, an mbox key),
+    # and a token per folder telling whether the files changed since the last scan.
+    """
+    ALTER TABLE message ADD COLUMN location TEXT NOT NULL DEFAULT '';
+    ALTER TABLE folder ADD COLUMN local_state TEXT NOT NULL DEFAULT '';
+    """,
+    # 4: message ids are never handed out twice (an undo or a list holding an old id must not
+    # reach a newer message), and queued actions are claimed while they are being sent.
+    """
+    CREATE TABLE id_counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO id_counter (name, value) SELECT 'message', coalesce(max(id), 0) FROM message;
+    ALTER TABLE pending_action ADD COLUMN claimed_at REAL;
+    ALTER TABLE pending_action ADD COLUMN locations TEXT NOT NULL DEFAULT '';
+    """,
 )
 """Each entry moves a database from version ``index`` to ``index + 1``; never edit a shipped one."""
 

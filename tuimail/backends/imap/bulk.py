@@ -62,7 +62,7 @@ def run(
         while True:
             line = _line(readline)
             literals: list[bytes] = []
-            if line.endswith(b"}\r\n"):
+            if line.endswith(b"}\r\n") and not line.startswith(done):  # a tagged line has none
                 line = _with_literals(line, literals, readline, read)
             if line.startswith(b"* "):
                 body = line[2:].rstrip(b"\r\n")
@@ -79,7 +79,7 @@ def run(
                     others.append(body)
                 continue
             if line.startswith(done):
-                status, _, text = line[len(done) :].partition(b" ")
+                status, _, text = line[len(done) :].rstrip(b"\r\n").partition(b" ")
                 break
             if line.startswith(b"+"):
                 raise ProtocolError("The server asked for more input in the middle of a command.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import re
+import socket
 import ssl
 import threading
 import time
@@ -21,7 +22,7 @@ from tuimail.backends.tls import translate
 from tuimail.mime.sanitize import safe_line
 from tuimail.model.account import Endpoint
 from tuimail.model.errors import ConnectError, MailError, ProtocolError
-from tuimail.model.folder import Folder, FolderRole
+from tuimail.model.folder import Folder, FolderRole, role_from_name
 from tuimail.model.message import Envelope, Flag
 
 Cancelled = bulk.Cancelled
@@ -34,126 +35,6 @@ _SPECIAL_USE: dict[bytes, FolderRole] = {
     b"\\archive": FolderRole.ARCHIVE,
 }
 
-# Names servers and other clients give these folders, in the languages people use them in;
-# compared case-insensitively with the last level of the name.
-_ROLE_NAMES: dict[FolderRole, tuple[str, ...]] = {
-    FolderRole.SENT: (
-        "sent",
-        "sent items",
-        "sent mail",
-        "sent messages",
-        "gesendet",
-        "gesendete objekte",
-        "gesendete elemente",
-        "envoyés",
-        "éléments envoyés",
-        "messages envoyés",
-        "enviados",
-        "elementos enviados",
-        "inviata",
-        "posta inviata",
-        "verzonden",
-        "verzonden items",
-        "skickat",
-        "skickade objekt",
-        "sendt",
-        "sendte elementer",
-        "lähetetyt",
-        "wysłane",
-        "odeslané",
-        "отправленные",
-        "已发送",
-        "已傳送",
-        "送信済み",
-        "보낸편지함",
-    ),
-    FolderRole.DRAFTS: (
-        "drafts",
-        "draft",
-        "entwürfe",
-        "brouillons",
-        "borradores",
-        "bozze",
-        "concepten",
-        "utkast",
-        "kladder",
-        "luonnokset",
-        "kopie robocze",
-        "koncepty",
-        "черновики",
-        "草稿",
-        "下書き",
-        "임시보관함",
-    ),
-    FolderRole.TRASH: (
-        "trash",
-        "bin",
-        "deleted",
-        "deleted items",
-        "deleted messages",
-        "papierkorb",
-        "gelöschte objekte",
-        "gelöschte elemente",
-        "corbeille",
-        "éléments supprimés",
-        "papelera",
-        "elementos eliminados",
-        "cestino",
-        "posta eliminata",
-        "prullenbak",
-        "verwijderde items",
-        "papperskorgen",
-        "borttagna objekt",
-        "papirkurv",
-        "roskakori",
-        "kosz",
-        "koš",
-        "корзина",
-        "удаленные",
-        "已删除",
-        "垃圾桶",
-        "ゴミ箱",
-        "휴지통",
-    ),
-    FolderRole.JUNK: (
-        "junk",
-        "spam",
-        "junk e-mail",
-        "junk email",
-        "junk mail",
-        "bulk mail",
-        "spamverdacht",
-        "courrier indésirable",
-        "indésirables",
-        "correo no deseado",
-        "posta indesiderata",
-        "ongewenste e-mail",
-        "skräppost",
-        "uønsket e-post",
-        "roskaposti",
-        "спам",
-        "нежелательная почта",
-        "垃圾邮件",
-        "迷惑メール",
-        "스팸메일함",
-    ),
-    FolderRole.ARCHIVE: (
-        "archive",
-        "archives",
-        "archiv",
-        "archivio",
-        "archivo",
-        "archief",
-        "arkiv",
-        "arkisto",
-        "archiwum",
-        "архив",
-        "归档",
-        "アーカイブ",
-        "보관함",
-    ),
-}
-_NAME_TO_ROLE = {name: role for role, names in _ROLE_NAMES.items() for name in names}
 
 _FLAG_NAMES: dict[Flag, bytes] = {
     Flag.SEEN: b"\\Seen",
@@ -207,7 +88,7 @@ def folder_role(name: str, delimiter: str, flags: Iterable[bytes]) -> FolderRole
     if name.upper() == "INBOX":
         return FolderRole.INBOX
     leaf = name.rsplit(delimiter, 1)[-1] if delimiter else name
-    return _NAME_TO_ROLE.get(leaf.strip().casefold(), FolderRole.NONE)
+    return role_from_name(leaf)
 
 
 def assign_roles(found: list[tuple[str, str, tuple[bytes, ...]]]) -> list[Folder]:
@@ -246,8 +127,12 @@ class ImapSession:
         self.selected: SelectedFolder | None = None
         self.condstore = "CONDSTORE" in self.capabilities or "QRESYNC" in self.capabilities
         if self.condstore and "ENABLE" in self.capabilities:
-            with self._wire("ENABLE CONDSTORE"):
-                self.client.enable("CONDSTORE")
+            try:
+                with self._wire("ENABLE CONDSTORE"):
+                    self.client.enable("CONDSTORE")
+            except BaseException:
+                self.close()
+                raise
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -259,11 +144,24 @@ class ImapSession:
         except MailError:
             raise
         except (TimeoutError, OSError, EOFError, ssl.SSLError, imaplib.IMAP4.abort) as exc:
+            self.selected = None
             raise translate(exc, self.endpoint) from None
+        except UnicodeError:
+            self.selected = None
+            raise ProtocolError(
+                f"{self.endpoint.address} sent a folder name that is not valid modified UTF-7 "
+                f"while {what}."
+            ) from None
         except (IMAPClientError, imaplib.IMAP4.error) as exc:
+            self.selected = None
             raise ProtocolError(
                 f"{self.endpoint.address} refused {what}: {_text(str(exc))}"
             ) from None
+
+    def abort(self) -> None:
+        """Cut the connection now, from any thread: a read blocked on it fails at once."""
+        with contextlib.suppress(Exception):
+            self.client.socket().shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Log out (or just drop the connection when that fails)."""
@@ -302,14 +200,20 @@ class ImapSession:
         with self._wire(f"creating {name!r}"):
             self.client.create_folder(name)
 
-    def select(self, name: str, *, read_only: bool = True) -> SelectedFolder:
-        """EXAMINE (read_only) or SELECT a folder; a folder already open that way is reused."""
+    def select(self, name: str, *, read_only: bool = True, fresh: bool = False) -> SelectedFolder:
+        """EXAMINE (read_only) or SELECT a folder; a folder already open that way is reused.
+
+        ``fresh`` always asks the server again: its counts (UIDNEXT, EXISTS, HIGHESTMODSEQ) are
+        what a sync compares, and a reused answer would be out of date.
+        """
         if (
-            self.selected is not None
+            not fresh
+            and self.selected is not None
             and self.selected.name == name
             and (read_only or not self.selected.read_only)
         ):
             return self.selected
+        self.selected = None  # a failed SELECT leaves no folder selected (RFC 3501)
         with self._wire(f"opening {name!r}"):
             reply = self.client.select_folder(name, readonly=read_only)
         selected = SelectedFolder(
@@ -480,13 +384,44 @@ class ImapSession:
         return mapping
 
     def expunge(self, folder: str, uids: Sequence[int]) -> None:
-        """Remove messages marked \\Deleted: only these UIDs where UIDPLUS allows it."""
+        """Remove these UIDs, which must be marked \\Deleted, and no other message.
+
+        With UIDPLUS that is UID EXPUNGE. Without it a plain EXPUNGE would also remove what
+        others marked \\Deleted and chose to keep: their mark is lifted for the moment and put
+        back afterwards.
+        """
         self._open_for_writing(folder)
-        with self._wire("expunging"):
-            if "UIDPLUS" in self.capabilities:
+        if "UIDPLUS" in self.capabilities:
+            with self._wire("expunging"):
                 self.client.uid_expunge(list(uids))
-            else:
+            return
+        ours = set(uids)
+        others = [uid for uid in self.search_uids("DELETED") if uid not in ours]
+        self.remove_flags(folder, others, [Flag.DELETED])
+        try:
+            with self._wire("expunging"):
                 self.client.expunge()
+        finally:
+            self.add_flags(folder, others, [Flag.DELETED])
+        self.selected = None
+
+    def search_header(self, name: str, value: str) -> list[int]:
+        """UIDs of the open folder whose header ``name`` contains ``value`` (ASCII only)."""
+        self._require()
+        if not (name.isascii() and name.replace("-", "").isalnum()):
+            raise ProtocolError(f"{name!r} is not a header name tuimail searches for.")
+        if not value.isascii() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ProtocolError("That value cannot be searched for on the server.")
+        quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        with self._wire("SEARCH"):
+            replies = bulk.run(self.client._imap, f"UID SEARCH HEADER {name} {quoted}".encode())
+        return [
+            int(token)
+            for line in replies
+            if line[:7].upper() == b"SEARCH "
+            for token in line[7:].split()
+            if token.isdigit()
+        ]
 
     def append(
         self,

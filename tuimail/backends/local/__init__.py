@@ -1,0 +1,1 @@
+"""Mail kept in local files: Maildir directories and mbox files."""
