@@ -15,6 +15,7 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().with_name("mailstack.sh")
 INSTALL_HINT = "run `bash tests/mailstack/mailstack.sh install` as root (the test command does)"
 DOVEADM = "/usr/bin/doveadm"
+POSTFIX = "/usr/sbin/postfix"
 
 # executable -> Debian package that provides it (what `mailstack.sh install` installs)
 _REQUIRED = {
@@ -95,6 +96,21 @@ class MailStack:
             "MAILSTACK_DOVECOT_CONF", str(self.dir / "etc" / "dovecot.conf")
         )
         return _run([DOVEADM, "-c", conf, *args], timeout=_DOVEADM_TIMEOUT)
+
+    def postfix(self, action: str) -> None:
+        """Run `postfix -c <this stack's config> ACTION` ("stop", "start", "flush")."""
+        conf = read_env(self.dir).get("MAILSTACK_POSTFIX_CONF", str(self.dir / "postfix" / "etc"))
+        # no pipes: Postfix's master would keep them open and this call would never return
+        done = subprocess.run(
+            [POSTFIX, "-c", conf, action],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=_DOVEADM_TIMEOUT,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise MailStackError(f"postfix {action} failed (exit status {done.returncode})")
 
     def _local_part(self, user: str) -> str:
         local, _, domain = user.partition("@")

@@ -252,7 +252,7 @@ def test_unknown_charset_falls_back() -> None:
     parsed = parse_message((latin + "caf\u00e9 na\u00efve").encode("latin-1"))
     assert parsed.subject == "café"
     assert parsed.body.text == "café naïve"
-    utf8 = "Content-Type: text/plain; charset=x-klingon\r\n\r\nПривет 你好"  # noqa: RUF001
+    utf8 = "Content-Type: text/plain; charset=x-klingon\r\n\r\nПривет 你好"
     assert parse_message(utf8.encode("utf-8")).body.text == "Привет 你好"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import ssl
+from dataclasses import dataclass
 
 from tuimail.backends.probe import ProbeSession, run_probe
 from tuimail.backends.tls import (
@@ -16,7 +17,7 @@ from tuimail.backends.tls import (
 )
 from tuimail.mime.sanitize import safe_line
 from tuimail.model.account import Endpoint, Protocol, Role, Security
-from tuimail.model.errors import AuthError, MailError, ProtocolError, TlsError
+from tuimail.model.errors import AuthError, MailError, ProtocolError, SendError, TlsError
 from tuimail.model.report import ServerReport
 
 
@@ -177,3 +178,107 @@ class _SmtpProbe(ProbeSession):
 def probe(account_id: str, role: Role, endpoint: Endpoint, password: str) -> ServerReport:
     """Connect, check TLS, authenticate and report what the server said."""
     return run_probe(_SmtpProbe, account_id, role, endpoint, password)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the server said to one send: who was refused, and why."""
+
+    accepted: tuple[str, ...]
+    refused: dict[str, str]
+    """Recipient -> the server's reason, for those it would not take."""
+
+
+def _needs_8bit(raw: bytes) -> bool:
+    return any(byte > 127 for byte in raw)
+
+
+def _refusal(exc: smtplib.SMTPResponseException, text: str, title: str) -> SendError:
+    error = SendError(text, title=title)
+    error.temporary = 400 <= exc.smtp_code < 500  # "try again later"
+    return error
+
+
+def send(
+    endpoint: Endpoint, password: str, sender: str, recipients: list[str], raw: bytes
+) -> Delivery:
+    """Submit one message: connect, AUTH, check SIZE, MAIL FROM, RCPT TO each, DATA.
+
+    Raises SendError before any data moves when the message is too big for the server or needs
+    an extension it lacks; AuthError, ConnectError or TlsError as for any connection; SendError
+    when the server refuses the sender, every recipient or the data. A partial acceptance is
+    returned, not raised: the caller must not send again to those accepted.
+    """
+    session = connect(endpoint)
+    smtp = session.smtp
+    try:
+        login(smtp, endpoint, password)
+        limit = smtp.esmtp_features.get("size", "").strip()
+        if limit.isdigit() and int(limit) and len(raw) > int(limit):
+            raise SendError(
+                f"The message is {_megabytes(len(raw))}; {endpoint.address} takes at most "
+                f"{_megabytes(int(limit))}. Nothing was sent: make the attachments smaller.",
+                title="Message too big",
+            )
+        options = []
+        if _needs_8bit(raw):
+            if not smtp.has_extn("8bitmime"):
+                raise SendError(
+                    f"{endpoint.address} does not accept 8-bit messages (no 8BITMIME). "
+                    "Nothing was sent.",
+                )
+            options.append("BODY=8BITMIME")
+        if any(not address.isascii() for address in [sender, *recipients]):
+            if not smtp.has_extn("smtputf8"):
+                raise SendError(
+                    f"{endpoint.address} does not accept non-ASCII addresses (no SMTPUTF8). "
+                    "Nothing was sent.",
+                )
+            options.append("SMTPUTF8")
+        if smtp.has_extn("size"):
+            options.append(f"SIZE={len(raw)}")
+        try:
+            refused = smtp.sendmail(sender, recipients, raw, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as exc:
+            why = "; ".join(
+                f"{_text(rcpt)}: {code} {_text(text)}"
+                for rcpt, (code, text) in exc.recipients.items()
+            )
+            raise SendError(
+                f"{endpoint.address} refused every recipient ({why}). Nothing was sent.",
+                title="Recipients refused",
+            ) from None
+        except smtplib.SMTPSenderRefused as exc:
+            raise _refusal(
+                exc,
+                f"{endpoint.address} refused the sender {_text(exc.sender)}: {exc.smtp_code} "
+                f"{_text(exc.smtp_error)}. Nothing was sent.",
+                "Sender refused",
+            ) from None
+        except smtplib.SMTPDataError as exc:
+            raise _refusal(
+                exc,
+                f"{endpoint.address} refused the message: {exc.smtp_code} {_text(exc.smtp_error)}.",
+                "Message refused",
+            ) from None
+        except smtplib.SMTPServerDisconnected as exc:
+            raise translate(_lost(exc), endpoint) from None
+        except smtplib.SMTPResponseException as exc:
+            raise _refusal(
+                exc,
+                f"{endpoint.address} answered {exc.smtp_code} {_text(exc.smtp_error)}.",
+                "Not sent",
+            ) from None
+        except OSError as exc:
+            raise translate(exc, endpoint) from None
+        reasons = {_text(rcpt): f"{code} {_text(text)}" for rcpt, (code, text) in refused.items()}
+        accepted = tuple(r for r in recipients if _text(r) not in reasons)
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            smtp.quit()
+        return Delivery(accepted, reasons)
+    finally:
+        _close(smtp)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"

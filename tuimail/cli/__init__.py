@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tuimail import __version__
-from tuimail.cli import mail
+from tuimail.cli import mail, send
 from tuimail.config.paths import CONFIG_ENV, Paths, default_paths
 from tuimail.config.secrets import Secrets
 from tuimail.config.settings import Settings, load_settings
@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("account")
     actions.add_parser("where", help="say where passwords are kept here, and why", parents=[common])
     mail.add_commands(commands, common)
+    send.add_commands(commands, common)
     return parser
 
 
@@ -179,6 +180,9 @@ def _check(args: argparse.Namespace, paths: Paths, settings: Settings, out: Text
             _print_report(event.report, out)
             out.flush()
 
+    if not any(account.endpoints for account in accounts):
+        out.write("No server to check: these accounts keep their mail in local files.\n")
+        return EXIT_OK
     reports = check_accounts(accounts, _secrets(paths, settings), on_event)
     passed = sum(1 for report in reports if report.ok)
     out.write(f"{passed} of {len(reports)} servers passed.\n")
@@ -233,6 +237,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         paths = default_paths(args.config)
         if args.demo:
+            paths.ensure_private_dirs()
             root = paths.cache_dir / "demo"
             paths = Paths(config_file=paths.config_file, data_dir=root, cache_dir=root)
             paths.ensure_private_dirs()
@@ -249,6 +254,8 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _check(args, paths, settings, out)
         if args.command == "password":
             return _password(args, paths, settings, out)
+        if args.command in send.COMMANDS:
+            return send.run_command(args, paths, settings, lambda: _secrets(paths, settings), out)
         if args.command in mail.COMMANDS:
             return mail.run_command(args, paths, settings, lambda: _secrets(paths, settings), out)
         parser.print_help(out)
@@ -270,6 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(argv)
     except SystemExit as exc:  # argparse's --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except BrokenPipeError:  # `tuimail list | head`: the reader stopped; stop quietly too
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except Exception as exc:  # a bug: say so without a traceback, which could show secrets
         if os.environ.get("TUIMAIL_DEBUG"):
             raise

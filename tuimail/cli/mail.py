@@ -9,12 +9,15 @@ import os
 import shutil
 import socket
 import sys
+import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from rich.cells import cell_len, set_cell_size
 
 from tuimail.backends.imap.session import ImapSession, open_session
 from tuimail.config.paths import Paths
@@ -63,7 +66,12 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
 
     listing = commands.add_parser(
-        "list", parents=[common], help="list messages from the cache, newest first"
+        "list",
+        parents=[common],
+        help="list messages from the cache, newest first",
+        description="List messages from the local cache (no network), newest first: the Inbox "
+        "of each account unless --folder or --all-folders says otherwise. Markers: N unread, "
+        "! flagged, r answered, @ attachment.",
     )
     _scope_arguments(listing)
     listing.add_argument(
@@ -75,7 +83,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     read = commands.add_parser(
         "read", parents=[common], help="show a message (ID from list or search)"
     )
-    read.add_argument("id")
+    read.add_argument("id", help="a message id from list or search (account:folder:N:UID)")
     read.add_argument("--headers", action="store_true", help="show every header")
     read.add_argument("--raw", action="store_true", help="show the raw source (made safe)")
 
@@ -84,8 +92,8 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="search the cache (from: to: subject: has:attachment is:unread before: after: ...)",
     )
-    search.add_argument("query")
-    _scope_arguments(search)
+    search.add_argument("query", help="what to look for, e.g. 'from:alice is:unread'")
+    _scope_arguments(search, searching=True)
     search.add_argument(
         "--server",
         action="store_true",
@@ -95,14 +103,17 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     folders = commands.add_parser(
         "folders", parents=[common], help="list folders with roles and unread/total counts"
     )
-    folders.add_argument("--account", metavar="A")
+    folders.add_argument("--account", metavar="A", help="only this account")
     folders.add_argument("--json", action="store_true", help="print one JSON array")
 
 
-def _scope_arguments(parser: argparse.ArgumentParser) -> None:
+def _scope_arguments(parser: argparse.ArgumentParser, *, searching: bool = False) -> None:
     parser.add_argument("--account", metavar="A", help="only this account")
-    parser.add_argument("--folder", metavar="F", help="only this folder (default: Inbox)")
-    parser.add_argument("--all-folders", action="store_true", help="every folder")
+    if searching:
+        parser.add_argument("--folder", metavar="F", help="only this folder (default: all)")
+    else:
+        parser.add_argument("--folder", metavar="F", help="only this folder (default: Inbox)")
+        parser.add_argument("--all-folders", action="store_true", help="every folder")
     parser.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (50)")
     parser.add_argument("--json", action="store_true", help="print one JSON array")
 
@@ -287,6 +298,11 @@ def _summary(result: SyncResult) -> str:
 
 
 def _scope(mailbox: Mailbox, args: argparse.Namespace, settings: Settings) -> list[int]:
+    if not settings.accounts:
+        raise ConfigError(
+            f"No account is configured in {settings.path}. See 'Settings' in the README, "
+            "or try tuimail --demo."
+        )
     if args.account:
         settings.account(args.account)  # a ConfigError naming the accounts when unknown
     if args.folder or args.all_folders:
@@ -317,8 +333,18 @@ def _list(
             offset=max(args.offset, 0),
             limit=max(args.limit, 0),
         )
-    _print_envelopes(found, args.json, out)
+        outgoing = _outgoing(mailbox)
+    _print_envelopes(found, args.json, out, outgoing)
     return EXIT_OK
+
+
+def _outgoing(mailbox: Mailbox) -> frozenset[tuple[str, str]]:
+    """(account, folder) of the folders whose mail goes out: Sent and Drafts."""
+    return frozenset(
+        (f.account, f.name)
+        for f in mailbox.folders()
+        if f.role in (FolderRole.SENT, FolderRole.DRAFTS)
+    )
 
 
 def _search(
@@ -351,7 +377,8 @@ def _search(
                                 seen.add(hit.id)
                                 found.append(hit)
             found = found[: max(args.limit, 0)]
-    _print_envelopes(found, args.json, out)
+        outgoing = _outgoing(mailbox)
+    _print_envelopes(found, args.json, out, outgoing)
     return EXIT_OK
 
 
@@ -406,10 +433,20 @@ def _markers(cached: CachedEnvelope) -> str:
 
 
 def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+    """``text`` cut or padded to ``width`` terminal cells (wide CJK characters count two)."""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, max(width - 1, 0)) + "…"
 
 
-def _print_envelopes(found: list[CachedEnvelope], as_json: bool, out: TextIO) -> None:
+def _print_envelopes(
+    found: list[CachedEnvelope],
+    as_json: bool,
+    out: TextIO,
+    outgoing: frozenset[tuple[str, str]] = frozenset(),
+) -> None:
+    """Envelopes as JSON, or one line each; in ``outgoing`` (account, folder) pairs (Sent,
+    Drafts) a line shows who it went to rather than who sent it."""
     if as_json:
         json.dump([envelope_json(c) for c in found], out, ensure_ascii=False, indent=1)
         out.write("\n")
@@ -428,12 +465,17 @@ def _print_envelopes(found: list[CachedEnvelope], as_json: bool, out: TextIO) ->
     subject_width = max(10, rest - sender_width)
     for key, cached in zip(keys, found, strict=True):
         envelope = cached.envelope
-        sender = envelope.sender[0] if envelope.sender else Address("", "")
-        who = safe_line(sender.name or sender.email)
+        ref = envelope.ref
+        if (ref.account, ref.folder) in outgoing and envelope.to:
+            first = envelope.to[0]
+            who = "To " + safe_line(first.name or first.email)
+        else:
+            sender = envelope.sender[0] if envelope.sender else Address("", "")
+            who = safe_line(sender.name or sender.email)
+        subject = _fit(safe_line(envelope.subject) or "(no subject)", subject_width).rstrip()
         out.write(
             f"{key:<{key_width}} {_markers(cached)} {_short_date(envelope.date, now):>10} "
-            f"{_fit(who, sender_width):<{sender_width}} "
-            f"{_fit(safe_line(envelope.subject) or '(no subject)', subject_width)}\n"
+            f"{_fit(who, sender_width)} {subject}\n"
         )
 
 
@@ -482,7 +524,7 @@ def _read(
         _header(out, "Date", when.astimezone().strftime("%a, %d %b %Y %H:%M %z") if when else "")
         _header(out, "Subject", parsed.subject)
     out.write("\n")
-    out.write(parsed.body.text.rstrip("\n") + "\n")
+    out.write(wrap_text(parsed.body.text.rstrip("\n"), shutil.get_terminal_size().columns) + "\n")
     if parsed.body.links:
         out.write("\nLinks:\n")
         for number, link in enumerate(parsed.body.links, 1):
@@ -497,7 +539,35 @@ def _read(
 
 def _header(out: TextIO, name: str, value: str) -> None:
     if value:
-        out.write(f"{name + ':':<9}{safe_line(value)}\n")
+        width = max(40, shutil.get_terminal_size().columns - 1)
+        lines = textwrap.wrap(
+            safe_line(value), width, initial_indent=f"{name + ':':<9}", subsequent_indent=" " * 9
+        )
+        out.write("\n".join(lines) + "\n")
+
+
+def wrap_text(text: str, columns: int) -> str:
+    """Body text with lines longer than the terminal folded at spaces (quote marks kept)."""
+    width = max(40, columns - 1)
+    out = []
+    for line in text.split("\n"):
+        if cell_len(line) <= width:
+            out.append(line)
+            continue
+        stripped = line.lstrip("> ")
+        prefix = line[: len(line) - len(stripped)]
+        out.extend(
+            textwrap.wrap(
+                stripped,
+                width,
+                initial_indent=prefix,
+                subsequent_indent=prefix,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or [line]
+        )
+    return "\n".join(out)
 
 
 def _size(size: int) -> str:
@@ -569,21 +639,36 @@ def demo_overview(paths: Paths, settings: Settings, out: TextIO) -> int:
     out.write("\nNewest in the Inbox:\n")
     _print_envelopes(newest, False, out)
     example = message_key(newest[0].envelope.ref) if newest else "ID"
+    me = program()
     out.write(
         "\nTry:\n"
-        f"  tuimail --demo read {example}\n"
-        "  tuimail --demo search 'has:attachment is:unread'\n"
-        "  tuimail --demo list --folder Sent\n"
-        "  tuimail --demo folders --json\n"
+        f"  {me} --demo read {example}\n"
+        f"  {me} --demo search 'has:attachment is:unread'\n"
+        f"  {me} --demo list --folder Sent\n"
+        f"  {me} --demo folders --json\n"
     )
     return EXIT_OK
+
+
+def program() -> str:
+    """How to type tuimail again: ``tuimail`` when it is on the PATH, else the path used."""
+    invoked = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("tuimail")
+    found = shutil.which("tuimail")
+    if found and Path(found).resolve() == invoked.resolve():
+        return "tuimail"
+    if invoked.name != "tuimail":  # python -m tuimail, or a test harness
+        return "tuimail"
+    try:
+        return str(invoked.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(invoked)
 
 
 def welcome(paths: Paths, settings: Settings, out: TextIO, ask: Callable[[str], str] | None) -> int:
     """``tuimail`` with no account yet: point at the demo, and offer mail found on this machine."""
     out.write(
         "No account is set up yet.\n"
-        "  Try tuimail on a demo mailbox:  tuimail --demo\n"
+        f"  Try tuimail on a demo mailbox:  {program()} --demo\n"
         f"  Or write the settings file:     {paths.config_file} (see Settings in the README)\n"
     )
     found = discover_local()

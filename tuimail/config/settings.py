@@ -214,7 +214,16 @@ def normalise_fingerprint(text: str) -> str:
     return ":".join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
-_ACCOUNT_KEYS = {"name", "email", "default", "incoming", "outgoing", "pop3", "sendmail"}
+_ACCOUNT_KEYS = {
+    "name",
+    "email",
+    "default",
+    "incoming",
+    "outgoing",
+    "pop3",
+    "sendmail",
+    "save_sent",
+}
 _LOCAL_KEYS = {"protocol", "path"}
 _LOCAL_FORMATS = {"maildir": LocalFormat.MAILDIR, "mbox": LocalFormat.MBOX}
 
@@ -278,6 +287,7 @@ def _account(path: Path, account_id: str, table: Any) -> Account:
         pop3=pop3,
         local=local,
         sendmail=reader.string("sendmail"),
+        save_sent=reader.boolean("save_sent", True),
     )
 
 

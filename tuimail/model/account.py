@@ -120,6 +120,8 @@ class Account:
     """The Maildir or mbox holding the account's mail, when it is not on a server."""
     sendmail: str | None = None
     """A command that sends a message given on its input (``/usr/sbin/sendmail -t -i``)."""
+    save_sent: bool = True
+    """Keep a copy of each sent message in the Sent folder (off for servers that do it)."""
 
     def server(self) -> Endpoint:
         """The incoming server; ConfigError for an account whose mail is in local files."""

@@ -62,6 +62,8 @@ class SendError(MailError):
     """A message was not accepted for delivery."""
 
     title = "Not sent"
+    temporary = False
+    """True when the server said "try again later" (a 4xx reply): the outbox retries by itself."""
 
 
 class CacheError(MailError):

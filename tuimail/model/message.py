@@ -116,3 +116,11 @@ class Draft:
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
     extra_headers: tuple[tuple[str, str], ...] = field(default=())
+    raw_attachments: tuple[tuple[str, str, bytes], ...] = ()
+    """Attachments given as data, not files: ``(file name, content type, bytes)`` each.
+
+    A forwarded message (``message/rfc822``, its bytes as received) or the attachments of a
+    forwarded message. They follow the files of :attr:`attachments`.
+    """
+    message_id: str = ""
+    """The Message-ID to send with (``<...>``), kept across saves of a draft; empty: a new one."""

@@ -8,14 +8,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tuimail.model.errors import CacheError
-from tuimail.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from tuimail.store.migrations import MIGRATIONS
 
 
 def _describe(exc: sqlite3.Error) -> str:
     return str(exc) or type(exc).__name__
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> sqlite3.Connection:
     """A connection to the cache at ``path``, created or migrated as needed.
 
     One connection per thread: sqlite3 connections are not shared across threads. A file written by
@@ -32,7 +32,7 @@ def connect(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA temp_store = MEMORY")
         path.chmod(0o600)
-        migrate(connection, path)
+        migrate(connection, path, migrations)
     except sqlite3.DatabaseError as exc:
         connection.close()
         raise CacheError(
@@ -42,20 +42,21 @@ def connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def migrate(connection: sqlite3.Connection, path: Path) -> None:
+def migrate(
+    connection: sqlite3.Connection, path: Path, migrations: tuple[str, ...] = MIGRATIONS
+) -> None:
     """Apply the migrations the file has not seen yet, each in its own transaction."""
     (version,) = connection.execute("PRAGMA user_version").fetchone()
-    if version > SCHEMA_VERSION:
+    if version > len(migrations):
         raise CacheError(
             f"The cache {path} was written by a newer tuimail (schema {version}; this one knows "
-            f"{SCHEMA_VERSION}). Upgrade tuimail, or remove the cache to rebuild it."
+            f"{len(migrations)}). Upgrade tuimail, or remove the cache to rebuild it."
         )
-    for number in range(version, SCHEMA_VERSION):
-        _apply(connection, number)
+    for number in range(version, len(migrations)):
+        _apply(connection, migrations[number], number)
 
 
-def _apply(connection: sqlite3.Connection, number: int) -> None:
-    script = MIGRATIONS[number]
+def _apply(connection: sqlite3.Connection, script: str, number: int) -> None:
     try:
         connection.executescript(
             f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number + 1};\nCOMMIT;"
