@@ -29,6 +29,7 @@ from tuimail.model.errors import ConfigError, MailError
 from tuimail.model.folder import Folder, FolderRole
 from tuimail.model.message import Address, Flag
 from tuimail.services import actions as action_service
+from tuimail.services.compose import Outbox, outbox_file
 from tuimail.services.events import (
     ActionFailed,
     Event,
@@ -274,7 +275,30 @@ def _sync(
         progress.clear()
         out.write(_summary(result) + "\n")
         failed = failed or bool(result.errors)
+    failed = _send_due(paths, settings, secrets, out, [a.id for a in accounts]) or failed
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _send_due(
+    paths: Paths,
+    settings: Settings,
+    secrets: Callable[[], Secrets],
+    out: TextIO,
+    accounts: list[str],
+) -> bool:
+    """Send what waits in the outbox and is due (a sync is also a retry); True if any failed."""
+    path = outbox_file(paths.data_dir)
+    if not path.exists():
+        return False
+    chosen = [a for a in settings.accounts if a.id in accounts]
+    with Outbox(path) as outbox:
+        if not any(e.account in accounts for e in outbox.entries()):
+            return False
+        outcomes = outbox.flush(chosen, lambda a, r: secrets().password(a, r), now_anyway=True)
+    sent = sum(1 for o in outcomes if o.sent and not o.refused)
+    if outcomes:
+        out.write(f"outbox: {sent} sent, {len(outcomes) - sent} still waiting\n")
+    return sent < len(outcomes)
 
 
 def _batch_size() -> int:

@@ -186,8 +186,13 @@ class Outbox:
         only: int | None = None,
         force: bool = False,
         resend_uncertain: bool = False,
+        now_anyway: bool = False,
     ) -> list[Outcome]:
-        """Send what is due (``force``: everything waiting or held, now) and file Sent copies."""
+        """Send what is due and file Sent copies.
+
+        ``now_anyway``: every waiting message, whatever its pause (a sync asked by the person);
+        ``force``: held ones too (``tuimail outbox flush``).
+        """
         by_id = {account.id: account for account in accounts}
         outcomes = []
         for queued in self.entries():
@@ -204,7 +209,10 @@ class Outbox:
             if queued.state == outbox_store.UNCERTAIN and not resend_uncertain:
                 continue
             if not outbox_store.claim(
-                self.db, queued.id, force=force or resend_uncertain or only is not None
+                self.db,
+                queued.id,
+                force=force or resend_uncertain or only is not None,
+                now_anyway=now_anyway,
             ):
                 continue
             outcomes.append(self._send(account, queued, passwords))

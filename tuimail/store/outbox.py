@@ -117,7 +117,9 @@ def add(
     return int(cursor.lastrowid or 0)
 
 
-def claim(db: sqlite3.Connection, entry: int, *, force: bool = False) -> bool:
+def claim(
+    db: sqlite3.Connection, entry: int, *, force: bool = False, now_anyway: bool = False
+) -> bool:
     """Take a waiting message for sending; False when it is not due or someone else has it.
 
     A claim older than CLAIM_SECONDS means a sender died while the server may have been taking
@@ -139,8 +141,8 @@ def claim(db: sqlite3.Connection, entry: int, *, force: bool = False) -> bool:
         marks = ",".join("?" * len(states))
         cursor = db.execute(
             f"UPDATE outbox SET state = ?, claimed_at = ? WHERE id = ? AND state IN ({marks})"
-            + ("" if force else " AND next_try <= ?"),
-            (SENDING, now, entry, *states, *(() if force else (now,))),
+            + ("" if force or now_anyway else " AND next_try <= ?"),
+            (SENDING, now, entry, *states, *(() if force or now_anyway else (now,))),
         )
     return cursor.rowcount == 1
 
