@@ -103,6 +103,30 @@ def _tty_prompt(prompt: str) -> str | None:
         return None
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _run_app(paths: Paths, settings: Settings, *, demo: bool) -> int:
+    """The full-screen app (imported only here: scripts never load Textual)."""
+    from tuimail.services.client import MailClient  # noqa: PLC0415 - keeps scripts light
+    from tuimail.ui.app import TuimailApp  # noqa: PLC0415 - Textual loads only for the app
+
+    secrets = Secrets(
+        paths.vault_file, settings.secret_store, settings.keyring_timeout
+    )  # no prompts while the app owns the terminal: a missing password is reported instead
+    client = MailClient(
+        paths,
+        settings.accounts,
+        secrets.password,
+        cache_file=mail.cache_file(paths),
+        demo=demo,
+    )
+    app = TuimailApp(client, keymap=dict(settings.keys), config_file=str(paths.config_file))
+    app.run()
+    return app.return_code or EXIT_OK
+
+
 def _tty_question(prompt: str) -> str:
     try:
         return input(prompt)
@@ -243,13 +267,19 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             paths.ensure_private_dirs()
             settings = Settings(path=Path("(the demo)"), accounts=(demo_account(root),))
             if args.command is None:
+                if _interactive():
+                    return _run_app(paths, settings, demo=True)
                 return mail.demo_overview(paths, settings, out)
         else:
             named = args.config is not None or bool(os.environ.get(CONFIG_ENV))
             settings = load_settings(paths.config_file, must_exist=named)
             if args.command is None and not settings.accounts:
                 ask = _tty_question if _has_terminal() and sys.stdin.isatty() else None
+                if _interactive() and not mail.discover_local():
+                    return _run_app(paths, settings, demo=False)
                 return mail.welcome(paths, settings, out, ask)
+            if args.command is None and _interactive():
+                return _run_app(paths, settings, demo=False)
         if args.command == "check":
             return _check(args, paths, settings, out)
         if args.command == "password":

@@ -38,6 +38,8 @@ from tuimail.services.events import (
     SyncProgress,
 )
 from tuimail.services.local import discover_local, open_local, sync_local
+
+__all__ = ["discover_local"]
 from tuimail.services.mailbox import CachedEnvelope, Mailbox, Sort, message_key
 from tuimail.services.sync import BATCH, SyncResult, sync_account
 

@@ -43,6 +43,8 @@ class Settings:
     accounts: tuple[Account, ...] = ()
     secret_store: SecretStoreChoice = SecretStoreChoice.AUTO
     keyring_timeout: float = 5.0
+    keys: tuple[tuple[str, str], ...] = ()
+    """The [keys] table: binding id -> keys ("inbox.delete" = "d,delete")."""
     """Seconds to wait for the OS keyring before treating it as unavailable."""
 
     def account(self, account_id: str | None) -> Account:
@@ -291,7 +293,8 @@ def _account(path: Path, account_id: str, table: Any) -> Account:
     )
 
 
-_TOP_KEYS = {"accounts", "secrets"}
+_TOP_KEYS = {"accounts", "secrets", "keys"}
+_BINDING_ID = re.compile(r"^[a-z_]+\.[a-z_]+$")
 _SECRETS_KEYS = {"store", "keyring_timeout"}
 
 
@@ -316,8 +319,20 @@ def parse_settings(path: Path, text: str) -> Settings:
         secrets_reader = _Reader(path, "secrets", secrets_table, _SECRETS_KEYS)
         store = secrets_reader.choice("store", SecretStoreChoice, SecretStoreChoice.AUTO)
         keyring_timeout = secrets_reader.number("keyring_timeout", 5.0)
+    keys: list[tuple[str, str]] = []
+    for binding, value in (top.table_at("keys") or {}).items():
+        if not _BINDING_ID.match(binding) or not isinstance(value, str) or not value.strip():
+            raise ConfigError(
+                f"{path}: [keys] {binding} must be a binding id like inbox.delete with keys as "
+                'a string like "d,delete" (tuimail\'s help screen, ?, lists the ids)'
+            )
+        keys.append((binding, value.replace(" ", "")))
     return Settings(
-        path=path, accounts=accounts, secret_store=store, keyring_timeout=keyring_timeout
+        path=path,
+        accounts=accounts,
+        secret_store=store,
+        keyring_timeout=keyring_timeout,
+        keys=tuple(keys),
     )
 
 

@@ -61,9 +61,12 @@ class Done:
 class Actions:
     """Apply actions to messages of the cache at ``db_path``; one instance per thread."""
 
-    def __init__(self, db_path: Path, *, on_event: EventSink = ignore_events) -> None:
+    def __init__(
+        self, db_path: Path, *, on_event: EventSink = ignore_events, shared: bool = False
+    ) -> None:
         self.db_path = db_path
-        self.db: sqlite3.Connection = connect(db_path)
+        # shared: used from several threads, one at a time, under the caller's lock
+        self.db: sqlite3.Connection = connect(db_path, shared=shared)
         self.on_event = on_event
         self.last: Done | None = None
 

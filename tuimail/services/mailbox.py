@@ -13,7 +13,7 @@ from tuimail.backends.imap.session import ImapSession
 from tuimail.backends.local.base import LocalMailbox, LocalMailboxError
 from tuimail.mime.parse import ParsedMessage, parse_message
 from tuimail.model.errors import MailError
-from tuimail.model.folder import ROLE_ORDER, Folder
+from tuimail.model.folder import ROLE_ORDER, Folder, FolderRole
 from tuimail.model.message import MessageRef
 from tuimail.model.search import parse_query
 from tuimail.services.threads import ThreadItem, ThreadRow, build_threads
@@ -84,6 +84,10 @@ class Mailbox:
         rank = {role: index for index, role in enumerate(ROLE_ORDER)}
         found = folder_store.folders(self.db, account)
         return sorted(found, key=lambda f: (f.account, rank[f.role], f.name.casefold()))
+
+    def inbox_ids(self, accounts: list[str]) -> list[int]:
+        """Cache keys of these accounts' Inbox folders (for the unified Inbox)."""
+        return folder_store.ids_with_role(self.db, FolderRole.INBOX, accounts)
 
     def folder_ids(self, account: str | None, folder: str | None) -> list[int]:
         """Cache keys of the folders a listing covers; MailError naming what is unknown."""

@@ -271,7 +271,7 @@ class AccountSync:
             return result
         highest = message_store.max_uid(db, folder)
         if selected.exists and (selected.uidnext == 0 or selected.uidnext > highest + 1):
-            result.added = self._fetch_new(session, selected, folder, f"{highest + 1}:*", highest)
+            result.added = self._fetch_new_newest_first(session, selected, folder, highest)
         present = self._refresh_flags(
             session, selected=selected, state=state, folder=folder, highest=highest, result=result
         )
@@ -310,11 +310,32 @@ class AccountSync:
             raise CacheError(f"The folder {name!r} vanished from the cache during the sync.")
         return state
 
+    def _fetch_new_newest_first(
+        self, session: ImapSession, selected: SelectedFolder, folder: int, highest: int
+    ) -> int:
+        """Fetch UIDs above ``highest``, the newest first, in ranges of a batch.
+
+        A list showing the folder newest first fills from the top while the rest arrives. A
+        sync stopped half-way leaves a gap below what it fetched; the next one finds it by
+        counting and fetches it.
+        """
+        top = selected.uidnext - 1
+        if top <= highest or top - highest <= self.batch:
+            return self._fetch_new(session, selected, folder, f"{highest + 1}:*", highest)
+        added = self._fetch_new(session, selected, folder, f"{top + 1}:*", top)  # any newer
+        upper = top
+        while upper > highest:
+            lower = max(highest + 1, upper - self.batch + 1)
+            added += self._fetch_new(session, selected, folder, f"{lower}:{upper}", lower - 1)
+            upper = lower - 1
+        return added
+
     def _fetch_new(
         self, session: ImapSession, selected: SelectedFolder, folder: int, uids: str, above: int
     ) -> int:
         name = selected.name
-        total = max(selected.exists - message_store.count(self.db, folder), 0)
+        total = selected.exists
+        start = message_store.count(self.db, folder)
         account = self.account.id
         added = 0
         batch: list[Envelope] = []
@@ -325,7 +346,7 @@ class AccountSync:
                 count = message_store.add(self.db, folder, batch)
             batch.clear()
             added += count
-            self.on_event(SyncProgress(account, name, added, total))
+            self.on_event(SyncProgress(account, name, min(start + added, total), total))
             self.on_event(EnvelopesAdded(account, name, count))
 
         def take(envelope: Envelope) -> None:

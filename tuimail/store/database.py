@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,15 +17,20 @@ def _describe(exc: sqlite3.Error) -> str:
     return str(exc) or type(exc).__name__
 
 
-def connect(path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> sqlite3.Connection:
+def connect(
+    path: Path, migrations: tuple[str, ...] = MIGRATIONS, *, shared: bool = False
+) -> sqlite3.Connection:
     """A connection to the cache at ``path``, created or migrated as needed.
 
-    One connection per thread: sqlite3 connections are not shared across threads. A file written by
+    One connection per thread: sqlite3 connections are not shared across threads, unless
+    ``shared`` says the caller serialises every use with a lock of its own. A file written by
     a newer tuimail is refused rather than damaged.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        connection = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        connection = sqlite3.connect(
+            path, isolation_level=None, timeout=30.0, check_same_thread=not shared
+        )
     except (OSError, sqlite3.Error) as exc:
         raise CacheError(f"Cannot open the cache {path}: {exc}.") from None
     try:
@@ -42,18 +49,31 @@ def connect(path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> sqlite3.Con
     return connection
 
 
+_MIGRATING = threading.Lock()
+"""flock() locks belong to open files, not threads: threads of one process also take this."""
+
+
 def migrate(
     connection: sqlite3.Connection, path: Path, migrations: tuple[str, ...] = MIGRATIONS
 ) -> None:
-    """Apply the migrations the file has not seen yet, each in its own transaction."""
+    """Apply the migrations the file has not seen yet, each in its own transaction.
+
+    Threads and processes opening a new file at once take turns (a lock file beside it), and
+    each reads the version again once it has the lock: a migration never runs twice.
+    """
     (version,) = connection.execute("PRAGMA user_version").fetchone()
     if version > len(migrations):
         raise CacheError(
             f"The cache {path} was written by a newer tuimail (schema {version}; this one knows "
             f"{len(migrations)}). Upgrade tuimail, or remove the cache to rebuild it."
         )
-    for number in range(version, len(migrations)):
-        _apply(connection, migrations[number], number)
+    if version == len(migrations):
+        return
+    with _MIGRATING, open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        for number in range(version, len(migrations)):
+            _apply(connection, migrations[number], number)
 
 
 def _apply(connection: sqlite3.Connection, script: str, number: int) -> None:

@@ -70,12 +70,14 @@ def folders(db: sqlite3.Connection, account: str | None = None) -> list[Folder]:
     """Cached folders with counts from the cache, accounts and roles in display order."""
     seen = FLAG_BITS[Flag.SEEN]
     deleted = FLAG_BITS[Flag.DELETED]
+    # one pass over the messages for every folder's counts (a subquery per folder would scan
+    # each folder twice)
     rows = db.execute(
         "SELECT f.account, f.name, f.delimiter, f.role, f.selectable,"
-        " (SELECT count(*) FROM message m WHERE m.folder_id = f.id AND m.flags & ? = 0),"
-        " (SELECT count(*) FROM message m WHERE m.folder_id = f.id"
-        "  AND m.flags & ? = 0 AND m.flags & ? = 0)"
-        " FROM folder f WHERE ? IS NULL OR f.account = ?",
+        " coalesce(c.total, 0), coalesce(c.unread, 0) FROM folder f LEFT JOIN ("
+        "  SELECT folder_id, sum(flags & ? = 0) AS total,"
+        "   sum(flags & ? = 0 AND flags & ? = 0) AS unread FROM message GROUP BY folder_id"
+        " ) c ON c.folder_id = f.id WHERE ? IS NULL OR f.account = ?",
         (deleted, seen, deleted, account, account),
     ).fetchall()
     return [
@@ -162,3 +164,15 @@ def save_local_state(db: sqlite3.Connection, folder: int, token: str, messages: 
         "UPDATE folder SET local_state = ?, messages = ?, synced_at = ? WHERE id = ?",
         (token, messages, time.time(), folder),
     )
+
+
+def ids_with_role(db: sqlite3.Connection, role: FolderRole, accounts: list[str]) -> list[int]:
+    """Keys of the folders with this role in these accounts (no counting: cheap)."""
+    marks = ",".join("?" * len(accounts))
+    return [
+        row[0]
+        for row in db.execute(
+            f"SELECT id FROM folder WHERE role = ? AND selectable = 1 AND account IN ({marks})",
+            (role.value, *accounts),
+        )
+    ]

@@ -1,0 +1,290 @@
+"""Everything the app does with mail, in one place: the only service object the ui holds.
+
+Methods are blocking and thread-safe: each thread gets its own cache connection. The app calls
+them from thread workers and turns what they return or raise into messages on the main thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from tuimail.backends.imap.session import ImapSession, open_session
+from tuimail.config.paths import Paths
+from tuimail.mime.quote import attachments_of, forward_draft, reply_draft
+from tuimail.mime.render import safe_filename
+from tuimail.model.account import Account, Role
+from tuimail.model.errors import MailError
+from tuimail.model.folder import ROLE_ORDER, Folder
+from tuimail.model.message import Address, Draft
+from tuimail.services import actions as action_service
+from tuimail.services.actions import Actions
+from tuimail.services.compose import Outbox, Outcome, outbox_file, save_draft
+from tuimail.services.events import EventSink, ignore_events
+from tuimail.services.local import open_local, replay_local, sync_local
+from tuimail.services.mailbox import CachedEnvelope, Mailbox, Message, Sort, message_key
+from tuimail.services.sync import SyncResult, sync_account
+from tuimail.services.threads import ThreadRow
+from tuimail.store import addresses as address_store
+
+PasswordSource = Callable[[Account, Role], str]
+
+__all__ = ["CachedEnvelope", "MailClient", "Message", "Sort", "ThreadRow"]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a message list shows: some folders (None: every account's Inbox), maybe a search."""
+
+    folders: tuple[Folder, ...] | None = None
+    query: str = ""
+    title: str = "All inboxes"
+
+
+class MailClient:
+    """The accounts of one tuimail, their cache, outbox and servers, for the app."""
+
+    def __init__(
+        self,
+        paths: Paths,
+        accounts: Sequence[Account],
+        passwords: PasswordSource,
+        *,
+        cache_file: Path,
+        demo: bool = False,
+    ) -> None:
+        self.paths = paths
+        self.accounts = tuple(accounts)
+        self.passwords = passwords
+        self.cache_file = cache_file
+        self.outbox_file = outbox_file(paths.data_dir)
+        self.demo = demo
+        self._local = threading.local()
+        self._actions_lock = threading.Lock()
+        self._actions: Actions | None = None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _mailbox(self) -> Mailbox:
+        mailbox: Mailbox | None = getattr(self._local, "mailbox", None)
+        if mailbox is None:
+            mailbox = Mailbox(self.cache_file)
+            self._local.mailbox = mailbox
+        return mailbox
+
+    def account(self, account_id: str) -> Account:
+        """The account with this id."""
+        for account in self.accounts:
+            if account.id == account_id:
+                return account
+        raise MailError(f"No account named {account_id!r}.")
+
+    def _session(self, account: Account) -> ImapSession:
+        return open_session(account.server(), self.passwords(account, Role.INCOMING), account.id)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def folders(self) -> list[Folder]:
+        """Every cached folder of every account, accounts in settings order, roles first."""
+        rank = {role: index for index, role in enumerate(ROLE_ORDER)}
+        order = {account.id: index for index, account in enumerate(self.accounts)}
+        found = [f for f in self._mailbox().folders() if f.account in order]
+        return sorted(found, key=lambda f: (order[f.account], rank[f.role], f.name.casefold()))
+
+    def _folder_ids(self, scope: Scope) -> list[int]:
+        mailbox = self._mailbox()
+        folders = scope.folders
+        if folders is None:
+            return mailbox.inbox_ids([account.id for account in self.accounts])
+        ids: list[int] = []
+        for folder in folders:
+            ids.extend(mailbox.folder_ids(folder.account, folder.name))
+        return ids
+
+    def keys(self, scope: Scope, *, sort: Sort = Sort.DATE, descending: bool = True) -> list[int]:
+        """Every message id of a scope, in order (a search raises QueryError when malformed)."""
+        return self._mailbox().ordered_ids(
+            self._folder_ids(scope), query=scope.query, sort=sort, descending=descending
+        )
+
+    def threads(self, scope: Scope, *, newest_first: bool = True) -> list[ThreadRow]:
+        """The scope's messages as threads (a search shows the threads of what matched)."""
+        rows = self._mailbox().threads(self._folder_ids(scope), newest_first=newest_first)
+        if not scope.query:
+            return rows
+        matched = set(self.keys(scope))
+        return [row for row in rows if row.key in matched]
+
+    def envelopes(self, keys: Sequence[int]) -> list[CachedEnvelope]:
+        """The envelopes of these ids, in the order given."""
+        return self._mailbox().by_ids(keys)
+
+    def read(self, key: int) -> Message:
+        """A whole message, from the cache, its local file, or the server."""
+        mailbox = self._mailbox()
+        found = mailbox.by_ids([key])
+        if not found:
+            raise MailError("That message is no longer in the cache.")
+        cached = found[0]
+        name = message_key(cached.envelope.ref)
+        account = self.account(cached.envelope.ref.account)
+        if account.local is not None:
+            return mailbox.read(name, open_local(account))
+        if mailbox.cached_raw(cached) is not None:
+            return mailbox.read(name, None)
+        session = self._session(account)
+        try:
+            return mailbox.read(name, session)
+        finally:
+            session.close()
+
+    def addresses(self, prefix: str, limit: int = 8) -> list[Address]:
+        """Addresses seen in the cache starting with ``prefix`` (name or address): completion."""
+        db = self._mailbox().db
+        return address_store.complete(db, prefix, limit)
+
+    def save_attachment(
+        self, message: Message, index: int, directory: Path, *, overwrite: bool = False
+    ) -> Path:
+        """Write attachment ``index`` (as listed) into ``directory`` under its safe name.
+
+        Never outside ``directory``, never through a symlink; MailError when the file exists
+        (and ``overwrite`` is not set) or cannot be written.
+        """
+        found = attachments_of(message.raw)
+        if not 0 <= index < len(found):
+            raise MailError("That attachment is not in the message.")
+        name, _type, data = found[index]
+        folder = directory.expanduser()
+        if not folder.is_dir():
+            raise MailError(f"{folder} is not a directory.", title="Not saved")
+        target = folder / safe_filename(name, f"attachment-{index + 1}")
+        if target.exists() and not overwrite:
+            raise MailError(f"{target} exists already.", title="File exists")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            descriptor = os.open(target, flags, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise MailError(f"Cannot write {target}: {exc.strerror}.", title="Not saved") from None
+        return target
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _act(self, do: Callable[[Actions], object]) -> object:
+        with self._actions_lock:
+            if self._actions is None:
+                self._actions = Actions(self.cache_file, shared=True)  # used under the lock
+            return do(self._actions)
+
+    def mark_read(self, keys: Sequence[int], read: bool = True) -> None:
+        """Mark read or unread (cache at once; the server at the next push)."""
+        self._act(lambda a: a.mark_read(keys, read))
+
+    def flag(self, keys: Sequence[int], flagged: bool = True) -> None:
+        """Flag or unflag."""
+        self._act(lambda a: a.flag(keys, flagged))
+
+    def move(self, keys: Sequence[int], target: str) -> None:
+        """Move to another folder of the same account."""
+        self._act(lambda a: a.move(keys, target))
+
+    def delete(self, keys: Sequence[int]) -> None:
+        """Delete (to Trash, or for good in Trash)."""
+        self._act(lambda a: a.delete(keys))
+
+    def archive(self, keys: Sequence[int]) -> None:
+        """Move to the Archive folder."""
+        self._act(lambda a: a.archive(keys))
+
+    def undo(self) -> str:
+        """Undo the last action; what was undone."""
+        return str(self._act(lambda a: a.undo()))
+
+    def push(self, on_event: EventSink = ignore_events) -> int:
+        """Send queued actions to the servers and files now; how many went."""
+        sent = 0
+        for account in self.accounts:
+            if not action_service.queued(self.cache_file, account.id):
+                continue
+            if account.local is not None:
+                sent += replay_local(self.cache_file, account.id, open_local(account), on_event)
+                continue
+            session = self._session(account)
+            try:
+                sent += action_service.replay(self.cache_file, account.id, session, on_event)
+            finally:
+                session.close()
+        return sent
+
+    # -- syncing ---------------------------------------------------------------------------
+
+    def sync(
+        self, *, on_event: EventSink = ignore_events, cancel: threading.Event | None = None
+    ) -> list[SyncResult]:
+        """Sync every account (local ones by scanning their files); errors are in the results."""
+        results = []
+        for account in self.accounts:
+            if cancel is not None and cancel.is_set():
+                break
+            if account.local is not None:
+                results.append(
+                    sync_local(
+                        self.cache_file,
+                        account,
+                        open_local(account),
+                        on_event=on_event,
+                        cancel=cancel,
+                    )
+                )
+                continue
+            try:
+                password = self.passwords(account, Role.INCOMING)
+            except MailError as exc:
+                results.append(SyncResult(account.id, errors=[exc]))
+                continue
+            results.append(
+                sync_account(
+                    self.cache_file,
+                    account,
+                    password,
+                    on_event=on_event,
+                    cancel=cancel,
+                    before_folders=partial(self._replay, account.id, on_event),
+                )
+            )
+        return results
+
+    def _replay(self, account: str, on_event: EventSink, session: ImapSession) -> int:
+        return action_service.replay(self.cache_file, account, session, on_event)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def reply(self, key: int, *, reply_all: bool) -> Draft:
+        """A reply (or reply-all) draft to a message."""
+        message = self.read(key)
+        account = self.account(message.cached.envelope.ref.account)
+        return reply_draft(message.raw, {account.email}, account=account.id, reply_all=reply_all)
+
+    def forward(self, key: int) -> Draft:
+        """A forward draft of a message (inline, with its attachments)."""
+        message = self.read(key)
+        account = message.cached.envelope.ref.account
+        return forward_draft(message.raw, account=account, inline=True, keep_attachments=True)
+
+    def send(self, draft: Draft) -> Outcome:
+        """Queue a draft in the outbox and send it now; the outcome says what happened."""
+        account = self.account(draft.account)
+        with Outbox(self.outbox_file) as outbox:
+            entry = outbox.queue(account, draft)
+            outcomes = outbox.flush(self.accounts, self.passwords, only=entry)
+        return outcomes[0] if outcomes else Outcome(entry, sent=False)
+
+    def save_draft(self, draft: Draft, *, replaces: str | None = None) -> str:
+        """Save a draft in the account's Drafts; returns where (to replace it next time)."""
+        return save_draft(self.account(draft.account), draft, self.passwords, replaces=replaces)

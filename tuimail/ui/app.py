@@ -1,0 +1,171 @@
+"""The tuimail app: screens over one MailClient, keys remappable, errors shown, no traceback."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+from rich.text import Text
+from rich.traceback import Traceback
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tuimail.model.errors import MailError
+from tuimail.model.message import Draft
+from tuimail.services.client import MailClient
+from tuimail.ui.screens.composer import ComposerScreen
+from tuimail.ui.screens.dialogs import ConfirmDialog
+from tuimail.ui.screens.help import HelpScreen
+from tuimail.ui.screens.inbox import InboxScreen
+from tuimail.ui.screens.reader import ReaderScreen
+from tuimail.ui.text import error_text
+
+Editor = Callable[[str], str]
+
+
+class NoAccountScreen(Screen[None]):
+    """What the app shows with no account yet (until the setup wizard exists)."""
+
+    BINDINGS = [Binding("q", "app.quit", "Quit", id="noaccount.quit")]
+
+    def __init__(self, config_file: str) -> None:
+        super().__init__()
+        self.config_file = config_file
+
+    def compose(self) -> ComposeResult:
+        text = Text("No account is set up yet.\n\n", style="bold")
+        text.append("Try tuimail on a demo mailbox:   tuimail --demo\n")
+        text.append(f"Or write the settings file:      {self.config_file}\n")
+        text.append("(see Settings in the README), then run tuimail again.\n\n")
+        text.append("Press q to leave.", style="dim")
+        yield Static(text, id="noaccount")
+        yield Footer()
+
+
+class TuimailApp(App[None]):
+    """A terminal mail client."""
+
+    CSS_PATH = "tuimail.tcss"
+    TITLE = "tuimail"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("c", "compose_new", "Compose", id="app.compose", show=False),
+        Binding("ctrl+t", "toggle_theme", "Light/dark", id="app.theme", show=False),
+    ]
+
+    def __init__(
+        self,
+        client: MailClient | None,
+        *,
+        keymap: Mapping[str, str] | None = None,
+        editor: Editor | None = None,
+        config_file: str = "",
+        sync_on_start: bool = True,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.user_keymap = dict(keymap or {})
+        self.editor = editor
+        self.config_file = config_file
+        self.sync_on_start = sync_on_start
+
+    def on_mount(self) -> None:
+        if self.user_keymap:
+            self.set_keymap(self.user_keymap)
+        if os.environ.get("NO_COLOR"):
+            self.theme = "textual-ansi"
+        if self.client is None or not self.client.accounts:
+            self.push_screen(NoAccountScreen(self.config_file))
+            return
+        self.push_screen(InboxScreen(self.client, sync_on_start=self.sync_on_start))
+
+    def compose(self) -> ComposeResult:
+        yield from ()
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def show_error(self, error: MailError) -> None:
+        """A MailError as a notification (title and message), never a traceback."""
+        title, message = error_text(error)
+        self.notify(message, title=title, severity="error", markup=False, timeout=8)
+
+    def _fatal_error(self) -> None:
+        # Textual's crash report prints every local variable of every frame: a password in one
+        # would be shown. Say what happened without it.
+        self.bell()
+        self._exit_renderables.append(
+            Text(
+                "tuimail stopped because of an internal error. Run it with TUIMAIL_DEBUG=1 "
+                "to see the details.",
+                style="bold red",
+            )
+        )
+        if os.environ.get("TUIMAIL_DEBUG"):
+            self._exit_renderables.append(Traceback(show_locals=False))
+        self._close_messages_no_wait()
+
+    # -- actions ---------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit, after asking when a message being written was not saved."""
+        unsaved = [s for s in self.screen_stack if isinstance(s, ComposerScreen) and s.unsaved]
+        if not unsaved:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(
+            ConfirmDialog("A message you are writing is not saved. Quit anyway?"),
+            callback=answered,
+        )
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def action_compose_new(self) -> None:
+        self.compose_message(None)
+
+    def on_reader_screen_compose_requested(self, event: ReaderScreen.ComposeRequested) -> None:
+        """The reader asked for a reply, reply-all or forward of the message it shows."""
+        self.compose_message((event.draft_kind, event.key))
+
+    def compose_message(self, source: tuple[str, int] | None) -> None:
+        """Open the composer: a new message, or a reply/reply_all/forward of a message key."""
+        if self.client is None:
+            return
+        if source is None:
+            account = self.client.accounts[0]
+            self._open_composer(Draft(account=account.id))
+            return
+        self._prepare_draft(*source)
+
+    @work(thread=True, group="compose", exit_on_error=False)
+    def _prepare_draft(self, kind: str, key: int) -> None:
+        client = self.client
+        if client is None:
+            return
+        try:
+            draft = (
+                client.forward(key)
+                if kind == "forward"
+                else client.reply(key, reply_all=kind == "reply_all")
+            )
+        except MailError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        self.call_from_thread(self._open_composer, draft)
+
+    def _open_composer(self, draft: Draft) -> None:
+        if self.client is not None:
+            self.push_screen(ComposerScreen(self.client, draft, editor=self.editor))

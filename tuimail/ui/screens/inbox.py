@@ -1,0 +1,531 @@
+"""The inbox screen: folders beside a virtual message list, a preview pane and a status line."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from tuimail.mime.sanitize import safe_line, safe_text
+from tuimail.model.errors import MailError
+from tuimail.model.folder import Folder, FolderRole
+from tuimail.model.message import Flag
+from tuimail.services.client import CachedEnvelope, MailClient, Scope, Sort
+from tuimail.services.events import (
+    EnvelopesAdded,
+    EnvelopesChanged,
+    EnvelopesRemoved,
+    Event,
+    SyncProgress,
+)
+from tuimail.ui.screens.dialogs import ConfirmDialog, FolderPicker
+from tuimail.ui.screens.reader import ReaderScreen
+from tuimail.ui.text import error_text, line
+from tuimail.ui.widgets.message_list import MessageList, Row
+
+_SORTS = (Sort.DATE, Sort.SENDER, Sort.SUBJECT, Sort.SIZE)
+_NARROW = 90
+"""Below this many columns the folder list hides (toggle it with F)."""
+
+
+@dataclass(frozen=True)
+class _FolderChoice:
+    folder: Folder | None
+    """None: the unified Inbox of every account."""
+
+
+def _row(cached: CachedEnvelope, outgoing: bool, depth: int = 0, size: int = 0) -> Row:
+    envelope = cached.envelope
+    people = envelope.to if outgoing and envelope.to else envelope.sender
+    first = people[0] if people else None
+    who = (first.name or first.email) if first else ""
+    return Row(
+        key=cached.id,
+        date=envelope.date,
+        sender=("To " + who) if outgoing and envelope.to else who,
+        subject=envelope.subject,
+        unread=Flag.SEEN not in envelope.flags,
+        flagged=Flag.FLAGGED in envelope.flags,
+        answered=Flag.ANSWERED in envelope.flags,
+        attachment=envelope.has_attachments,
+        size=envelope.size,
+        depth=depth,
+        thread_size=size,
+    )
+
+
+class InboxScreen(Screen[None]):
+    """Where a person lives: pick a folder, move through messages, act on them."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Read", id="inbox.open", show=False),
+        Binding("c", "compose", "Compose", id="inbox.compose"),
+        Binding("r", "reply", "Reply", id="inbox.reply"),
+        Binding("R", "reply_all", "Reply all", id="inbox.reply_all", show=False),
+        Binding("f", "forward", "Forward", id="inbox.forward", show=False),
+        Binding("d", "delete", "Delete", id="inbox.delete"),
+        Binding("a", "archive", "Archive", id="inbox.archive"),
+        Binding("m", "move", "Move", id="inbox.move", show=False),
+        Binding("s,exclamation_mark", "flag", "Flag", id="inbox.flag", show=False),
+        Binding("N", "toggle_read", "Read/unread", id="inbox.toggle_read", show=False),
+        Binding("u", "undo", "Undo", id="inbox.undo"),
+        Binding("slash", "search", "Search", id="inbox.search"),
+        Binding("t", "threads", "Threads", id="inbox.threads", show=False),
+        Binding("o", "sort", "Sort", id="inbox.sort", show=False),
+        Binding("O", "reverse", "Reverse order", id="inbox.reverse", show=False),
+        Binding("p", "preview", "Preview", id="inbox.preview", show=False),
+        Binding("F", "folders", "Folders", id="inbox.folders", show=False),
+        Binding("tab", "switch_pane", "Switch pane", id="inbox.pane", show=False),
+        Binding("dollar_sign", "sync", "Sync now", id="inbox.sync", show=False),
+        Binding("escape", "clear_search", "Clear search", id="inbox.clear", show=False),
+    ]
+
+    def __init__(self, client: MailClient, *, sync_on_start: bool = True) -> None:
+        super().__init__()
+        self.client = client
+        self.sync_on_start = sync_on_start
+        self._first_sync_started = False
+        self.scope = Scope()
+        self.sort = Sort.DATE
+        self.descending = True
+        self.threaded = False
+        self.outgoing: frozenset[tuple[str, str]] = frozenset()
+        self.thread_info: dict[int, tuple[int, int]] = {}
+        self.syncing = False
+        self.progress = ""
+        self.last_error = ""
+        self.folders: list[Folder] = []
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            tree: Tree[_FolderChoice] = Tree(Text("Mail"), id="folders")
+            tree.show_root = False
+            tree.guide_depth = 2
+            yield tree
+            with Vertical(id="right"):
+                yield Static(id="title")
+                yield Input(placeholder="search: from:ann is:unread 'exact phrase'", id="search")
+                yield MessageList(id="messages")
+                with VerticalScroll(id="preview"):
+                    yield Static(id="preview-text")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#search", Input).display = False
+        self.query_one("#preview").display = False
+        self.query_one(MessageList).focus()
+        self._fit_width(self.app.size.width)
+        self.load_folders()
+        self.load_keys()  # from the cache first: the list paints before any server answers
+        if self.sync_on_start:
+            self.set_interval(300, self.run_sync)
+
+    def on_resize(self, event: object) -> None:
+        self._fit_width(self.app.size.width)
+
+    def _fit_width(self, width: int) -> None:
+        self.query_one("#folders").display = width >= _NARROW and not getattr(
+            self, "_folders_hidden", False
+        )
+
+    # -- data ------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="folders", exit_on_error=False)
+    def load_folders(self) -> None:
+        try:
+            folders = self.client.folders()
+        except MailError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+            return
+        self.app.call_from_thread(self._show_folders, folders)
+
+    def _show_folders(self, folders: list[Folder]) -> None:
+        self.folders = folders
+        self.outgoing = frozenset(
+            (f.account, f.name) for f in folders if f.role in (FolderRole.SENT, FolderRole.DRAFTS)
+        )
+        tree = self.query_one("#folders", Tree)
+        tree.clear()
+        unread = sum(f.unread for f in folders if f.role is FolderRole.INBOX)
+        tree.root.add_leaf(self._label("All inboxes", unread), data=_FolderChoice(None))
+        accounts: dict[str, TreeNode[_FolderChoice]] = {}
+        for folder in folders:
+            node = accounts.get(folder.account)
+            if node is None:
+                node = tree.root.add(line(folder.account, "bold"), expand=True)
+                accounts[folder.account] = node
+            if folder.selectable:
+                node.add_leaf(self._label(folder.name, folder.unread), data=_FolderChoice(folder))
+        self._update_status()
+
+    @staticmethod
+    def _label(name: str, unread: int) -> Text:
+        label = Text(safe_line(name))
+        if unread:
+            label.append(f" {unread}", style="bold")
+        return label
+
+    @work(thread=True, exclusive=True, group="keys", exit_on_error=False)
+    def load_keys(self, keep_cursor: bool = True) -> None:
+        scope, sort, descending = self.scope, self.sort, self.descending
+        try:
+            if self.threaded:
+                rows = self.client.threads(scope, newest_first=descending)
+                keys = [row.key for row in rows]
+                info = {
+                    row.key: (row.depth, row.size if row.thread == row.key else 0) for row in rows
+                }
+            else:
+                keys = self.client.keys(scope, sort=sort, descending=descending)
+                info = {}
+        except MailError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+            return
+        self.app.call_from_thread(self._show_keys, keys, info, keep_cursor)
+
+    def _show_keys(self, keys: list[int], info: dict[int, tuple[int, int]], keep: bool) -> None:
+        self.thread_info = info
+        self.query_one(MessageList).set_keys(keys, self._rows, keep_cursor=keep)
+        self._update_title(len(keys))
+        if self.sync_on_start and not self._first_sync_started:
+            self._first_sync_started = True
+            self.call_after_refresh(self.run_sync)  # once the cached rows are on screen
+
+    def _rows(self, keys: Sequence[int]) -> list[Row]:
+        """Rows for the keys the list is about to show (SQLite by id: well under a millisecond)."""
+        rows = []
+        for cached in self.client.envelopes(keys):
+            ref = cached.envelope.ref
+            depth, size = self.thread_info.get(cached.id, (0, 0))
+            rows.append(_row(cached, (ref.account, ref.folder) in self.outgoing, depth, size))
+        return rows
+
+    def _update_title(self, count: int) -> None:
+        order = "threads" if self.threaded else f"by {self.sort.value}"
+        if not self.threaded and not self.descending:
+            order += ", reversed"
+        title = Text(safe_line(self.scope.title), style="bold")
+        if self.scope.query:
+            title.append(f"  search: {safe_line(self.scope.query)}", style="italic")
+        title.append(f"  {count:,} messages, {order}", style="dim")
+        self.query_one("#title", Static).update(title)
+
+    def _update_status(self) -> None:
+        status = Text()
+        if self.syncing:
+            status.append(f"syncing {self.progress} ".replace("  ", " "), style="italic")
+        accounts = ", ".join(safe_line(a.id) for a in self.client.accounts)
+        status.append(accounts or "no account")
+        if self.last_error:
+            status.append("  " + self.last_error, style="bold red")
+        status.append("   ? help", style="dim")
+        self.query_one("#status", Static).update(status)
+
+    def show_error(self, error: MailError) -> None:
+        """An error as a notification: its title and message, never a traceback."""
+        title, message = error_text(error)
+        self.last_error = f"{title}: {message}".splitlines()[0][:200]
+        self.notify(message, title=title, severity="error", markup=False, timeout=8)
+        self._update_status()
+
+    # -- sync ------------------------------------------------------------------------------
+
+    def run_sync(self) -> None:
+        """Sync every account behind the list (the list stays usable)."""
+        if not self.syncing:
+            self.syncing = True
+            self._update_status()
+            self._sync()
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def _sync(self) -> None:
+        errors: list[MailError] = []
+        added = 0
+        shown = [0.0]
+
+        def on_event(event: Event) -> None:
+            # new rows appear while the sync goes on: the first batch at once, then every 1.5 s
+            if isinstance(event, EnvelopesAdded | EnvelopesRemoved | EnvelopesChanged):
+                now = time.monotonic()
+                if now - shown[0] >= 1.5:
+                    shown[0] = now
+                    self.app.call_from_thread(self.load_keys)
+            elif isinstance(event, SyncProgress):
+                self.app.call_from_thread(self._progress, event)
+
+        try:
+            for result in self.client.sync(on_event=on_event):
+                errors.extend(result.errors)
+                added += result.added
+        except MailError as exc:
+            errors.append(exc)
+        self.app.call_from_thread(self._synced, errors, added)
+
+    def _progress(self, event: SyncProgress) -> None:
+        self.progress = f"{safe_line(event.folder)} {event.done:,}/{event.total:,}"
+        self._update_status()
+
+    def _synced(self, errors: list[MailError], added: int) -> None:
+        self.syncing = False
+        self.progress = ""
+        self.last_error = ""
+        for error in errors[:3]:
+            self.show_error(error)
+        if added:
+            self.notify(f"{added} new message{'s' * (added != 1)}", markup=False)
+        self._update_status()
+        self.load_folders()
+        self.load_keys()
+
+    # -- folder and list events ------------------------------------------------------------
+
+    @on(Tree.NodeSelected, "#folders")
+    def _folder_chosen(self, event: Tree.NodeSelected[_FolderChoice]) -> None:
+        choice = event.node.data
+        if choice is None:
+            return
+        folder = choice.folder
+        if folder is None:
+            self.scope = Scope()
+        else:
+            self.scope = Scope((folder,), title=f"{folder.account}: {folder.name}")
+        self.load_keys(keep_cursor=False)
+        self.query_one(MessageList).focus()
+
+    @on(MessageList.Opened)
+    def _opened(self, event: MessageList.Opened) -> None:
+        self.open_reader(event.key)
+
+    @on(MessageList.Highlighted)
+    def _highlighted(self, event: MessageList.Highlighted) -> None:
+        if self.query_one("#preview").display:
+            self._preview(event.key)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _preview(self, key: int) -> None:
+        try:
+            message = self.client.read(key)
+        except MailError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+            return
+        text = Text(safe_line(message.parsed.subject), style="bold")
+        text.append("\n")
+        text.append(safe_text(message.parsed.body.text[:4000]))
+        self.app.call_from_thread(self.query_one("#preview-text", Static).update, text)
+
+    # -- what the keys do ------------------------------------------------------------------
+
+    def _targets(self) -> list[int]:
+        messages = self.query_one(MessageList)
+        if messages.marked:
+            return sorted(messages.marked)
+        return [messages.cursor_key] if messages.cursor_key is not None else []
+
+    def open_reader(self, key: int) -> None:
+        """Open the reader on a message."""
+        keys = list(self.query_one(MessageList).keys)
+        self.app.push_screen(ReaderScreen(self.client, key, keys), callback=self._back)
+
+    def _back(self, result: object = None) -> None:
+        self.load_folders()
+        self.load_keys()
+
+    def action_open(self) -> None:
+        key = self.query_one(MessageList).cursor_key
+        if key is not None:
+            self.open_reader(key)
+
+    def action_compose(self) -> None:
+        self.app.compose_message(None)  # type: ignore[attr-defined]
+
+    def action_reply(self) -> None:
+        self._compose_from("reply")
+
+    def action_reply_all(self) -> None:
+        self._compose_from("reply_all")
+
+    def action_forward(self) -> None:
+        self._compose_from("forward")
+
+    def _compose_from(self, kind: str) -> None:
+        key = self.query_one(MessageList).cursor_key
+        if key is not None:
+            self.app.compose_message((kind, key))  # type: ignore[attr-defined]
+
+    def action_delete(self) -> None:
+        targets = self._targets()
+        if len(targets) > 1:
+            self._confirm(f"Delete {len(targets)} messages?", lambda: self._act("delete", targets))
+        elif targets:
+            self._act("delete", targets)
+
+    def action_archive(self) -> None:
+        targets = self._targets()
+        if targets:
+            self._act("archive", targets)
+
+    def action_flag(self) -> None:
+        targets = self._targets()
+        if targets:
+            self._act("flag", targets)
+
+    def action_toggle_read(self) -> None:
+        targets = self._targets()
+        if targets:
+            self._act("toggle_read", targets)
+
+    def action_move(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        account = self._account_of(targets[0])
+        names = [f.name for f in self.folders if f.account == account and f.selectable]
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self._act("move", targets, name)
+
+        self.app.push_screen(FolderPicker(names), callback=chosen)
+
+    def _account_of(self, key: int) -> str:
+        found = self.client.envelopes([key])
+        return found[0].envelope.ref.account if found else ""
+
+    def _confirm(self, question: str, then: object) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes and callable(then):
+                then()
+
+        self.app.push_screen(ConfirmDialog(question), callback=answered)
+
+    @work(thread=True, group="act", exit_on_error=False)
+    def _act(self, what: str, targets: list[int], argument: str = "") -> None:
+        client = self.client
+        try:
+            if what == "delete":
+                client.delete(targets)
+            elif what == "archive":
+                client.archive(targets)
+            elif what == "move":
+                client.move(targets, argument)
+            elif what in ("flag", "toggle_read"):
+                envelopes = client.envelopes(targets)
+                if what == "flag":
+                    on = not all(Flag.FLAGGED in c.envelope.flags for c in envelopes)
+                    client.flag(targets, on)
+                else:
+                    read = not all(Flag.SEEN in c.envelope.flags for c in envelopes)
+                    client.mark_read(targets, read)
+        except MailError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+            return
+        self.app.call_from_thread(self._acted, what, targets)
+        try:
+            client.push()
+        except MailError as exc:  # offline: the actions wait in the queue for the next sync
+            self.app.call_from_thread(self.show_error, exc)
+
+    def _acted(self, what: str, targets: list[int]) -> None:
+        messages = self.query_one(MessageList)
+        messages.clear_marks()
+        if what in ("delete", "archive", "move"):
+            messages.remove_keys(targets)
+            done = {"delete": "Deleted", "archive": "Archived", "move": "Moved"}[what]
+            count = len(targets)
+            self.notify(f"{done} {count} message{'s' * (count != 1)} (u undoes)", markup=False)
+        else:
+            messages.refresh_keys(targets)
+        self.load_folders()
+
+    @work(thread=True, group="act", exit_on_error=False)
+    def action_undo(self) -> None:
+        try:
+            what = self.client.undo()
+        except MailError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+            return
+        self.app.call_from_thread(self.notify, f"Undone: {what}", markup=False)
+        self.app.call_from_thread(self._back)
+        try:
+            self.client.push()
+        except MailError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.value = self.scope.query
+        search.focus()
+
+    @on(Input.Submitted, "#search")
+    def _searched(self, event: Input.Submitted) -> None:
+        query = event.value.strip()
+        folders = self.scope.folders
+        title = self.scope.title if folders else "All folders"
+        if folders is None:
+            folders = tuple(self.folders)
+        self.scope = Scope(folders, query=query, title=title)
+        event.input.display = bool(query)
+        self.load_keys(keep_cursor=False)
+        self.query_one(MessageList).focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#search", Input)
+        if self.scope.query or search.display:
+            search.value = ""
+            search.display = False
+            self.scope = Scope(
+                self.scope.folders if self.scope.title != "All folders" else None,
+                title=self.scope.title if self.scope.title != "All folders" else "All inboxes",
+            )
+            self.load_keys(keep_cursor=False)
+            self.query_one(MessageList).focus()
+
+    def action_threads(self) -> None:
+        self.threaded = not self.threaded
+        self.load_keys(keep_cursor=True)
+
+    def action_sort(self) -> None:
+        self.threaded = False
+        self.sort = _SORTS[(_SORTS.index(self.sort) + 1) % len(_SORTS)]
+        self.descending = self.sort in (Sort.DATE, Sort.SIZE)
+        self.load_keys(keep_cursor=True)
+
+    def action_reverse(self) -> None:
+        self.descending = not self.descending
+        self.load_keys(keep_cursor=True)
+
+    def action_preview(self) -> None:
+        preview = self.query_one("#preview")
+        preview.display = not preview.display
+        key = self.query_one(MessageList).cursor_key
+        if preview.display and key is not None:
+            self._preview(key)
+
+    def action_folders(self) -> None:
+        tree = self.query_one("#folders")
+        self._folders_hidden = bool(tree.display)
+        tree.display = not tree.display
+
+    def action_switch_pane(self) -> None:
+        tree = self.query_one("#folders", Tree)
+        messages = self.query_one(MessageList)
+        if messages.has_focus and tree.display:
+            tree.focus()
+        else:
+            messages.focus()
+
+    def action_sync(self) -> None:
+        self.run_sync()

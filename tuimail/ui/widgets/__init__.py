@@ -1,0 +1,1 @@
+"""Widgets of the tuimail app: the message list and friends."""
