@@ -7,10 +7,12 @@ The demo is generated with its fixed date, so the pictures only change when the 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -20,7 +22,9 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from helpers.ui import demo_client  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
+from tuimail.mime.demo import DEMO_NOW  # noqa: E402
 from tuimail.ui.app import TuimailApp  # noqa: E402
+from tuimail.ui.widgets import message_list  # noqa: E402
 
 Steps = Callable[[Pilot[None]], Awaitable[None]]
 
@@ -70,6 +74,9 @@ async def shoot(name: str, steps: Steps, size: tuple[int, int], work: Path) -> P
 
 
 def main() -> None:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    message_list.CLOCK[0] = lambda: DEMO_NOW.replace(tzinfo=None)  # dates as of the demo's day
     work = Path(tempfile.mkdtemp(prefix="tuimail-shots-"))
     try:
         for size in ((120, 36), (80, 24)):
