@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tuimail import __version__
-from tuimail.cli import mail, send
+from tuimail.cli import commands
 from tuimail.config.paths import CONFIG_ENV, Paths, default_paths
 from tuimail.config.secrets import Secrets
 from tuimail.config.settings import Settings, load_settings
@@ -21,8 +21,6 @@ from tuimail.mime.sanitize import safe_text
 from tuimail.model.account import Role
 from tuimail.model.errors import ConfigError, MailError, SecretError
 from tuimail.model.report import ServerReport
-from tuimail.services.check import check_accounts
-from tuimail.services.demo import demo_account
 from tuimail.services.events import Event, ServerChecked, ServerCheckStarted
 
 EXIT_OK = 0
@@ -51,9 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--config", metavar="PATH", default=argparse.SUPPRESS, help="read settings from PATH"
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = commands.add_parser(
+    check = subcommands.add_parser(
         "check",
         parents=[common],
         help="connect and log in to each server of the accounts, and report what was found",
@@ -62,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("account", nargs="?", help="check only this account")
 
-    password = commands.add_parser("password", help="store, forget or locate account passwords")
+    password = subcommands.add_parser("password", help="store, forget or locate account passwords")
     actions = password.add_subparsers(dest="action", metavar="ACTION", required=True)
     set_ = actions.add_parser("set", help="store the password of an account", parents=[common])
     set_.add_argument("account")
@@ -79,8 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     forget.add_argument("account")
     actions.add_parser("where", help="say where passwords are kept here, and why", parents=[common])
-    mail.add_commands(commands, common)
-    send.add_commands(commands, common)
+    commands.add_mail_commands(subcommands, common)
+    commands.add_send_commands(subcommands, common)
     return parser
 
 
@@ -119,7 +117,7 @@ def _run_app(paths: Paths, settings: Settings, *, demo: bool) -> int:
         paths,
         settings.accounts,
         secrets.password,
-        cache_file=mail.cache_file(paths),
+        cache_file=commands.cache_file(paths),
         demo=demo,
     )
     app = TuimailApp(client, keymap=dict(settings.keys), config_file=str(paths.config_file))
@@ -207,6 +205,8 @@ def _check(args: argparse.Namespace, paths: Paths, settings: Settings, out: Text
     if not any(account.endpoints for account in accounts):
         out.write("No server to check: these accounts keep their mail in local files.\n")
         return EXIT_OK
+    from tuimail.services.check import check_accounts  # noqa: PLC0415 - only for this command
+
     reports = check_accounts(accounts, _secrets(paths, settings), on_event)
     passed = sum(1 for report in reports if report.ok)
     out.write(f"{passed} of {len(reports)} servers passed.\n")
@@ -265,16 +265,22 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             root = paths.cache_dir / "demo"
             paths = Paths(config_file=paths.config_file, data_dir=root, cache_dir=root)
             paths.ensure_private_dirs()
+            from tuimail.services.demo import demo_account  # noqa: PLC0415 - only for the demo
+
             settings = Settings(path=Path("(the demo)"), accounts=(demo_account(root),))
             if args.command is None:
                 if _interactive():
                     return _run_app(paths, settings, demo=True)
+                from tuimail.cli import mail  # noqa: PLC0415 - loaded only when it runs
+
                 return mail.demo_overview(paths, settings, out)
         else:
             named = args.config is not None or bool(os.environ.get(CONFIG_ENV))
             settings = load_settings(paths.config_file, must_exist=named)
             if args.command is None and not settings.accounts:
                 ask = _tty_question if _has_terminal() and sys.stdin.isatty() else None
+                from tuimail.cli import mail  # noqa: PLC0415
+
                 if _interactive() and not mail.discover_local():
                     return _run_app(paths, settings, demo=False)
                 return mail.welcome(paths, settings, out, ask)
@@ -284,9 +290,13 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _check(args, paths, settings, out)
         if args.command == "password":
             return _password(args, paths, settings, out)
-        if args.command in send.COMMANDS:
+        if args.command in commands.SEND_COMMANDS:
+            from tuimail.cli import send  # noqa: PLC0415 - each command loads what it needs
+
             return send.run_command(args, paths, settings, lambda: _secrets(paths, settings), out)
-        if args.command in mail.COMMANDS:
+        if args.command in commands.MAIL_COMMANDS:
+            from tuimail.cli import mail  # noqa: PLC0415
+
             return mail.run_command(args, paths, settings, lambda: _secrets(paths, settings), out)
         parser.print_help(out)
         return EXIT_OK

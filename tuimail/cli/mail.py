@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from rich.cells import cell_len, set_cell_size
 
 from tuimail.backends.imap.session import ImapSession, open_session
+from tuimail.cli.commands import cache_file
 from tuimail.config.paths import Paths
 from tuimail.config.secrets import Secrets
 from tuimail.config.settings import Settings
@@ -47,81 +48,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 
 _FLAG_ORDER = (Flag.SEEN, Flag.ANSWERED, Flag.FLAGGED, Flag.DELETED, Flag.DRAFT)
-
-
-def cache_file(paths: Paths) -> Path:
-    """The cache database of this installation."""
-    return paths.cache_dir / "cache.sqlite"
-
-
-def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Add the mail commands to the command line's subparsers."""
-    sync = commands.add_parser(
-        "sync",
-        parents=[common],
-        help="bring the local cache in step with the servers",
-        description="Fetch new messages, flag changes and deletions of every folder (Inbox "
-        "first) into the local cache, after sending actions made offline.",
-    )
-    sync.add_argument("account", nargs="?", help="sync only this account")
-    sync.add_argument(
-        "--folder", action="append", metavar="F", help="sync only this folder (repeatable)"
-    )
-
-    listing = commands.add_parser(
-        "list",
-        parents=[common],
-        help="list messages from the cache, newest first",
-        description="List messages from the local cache (no network), newest first: the Inbox "
-        "of each account unless --folder or --all-folders says otherwise. Markers: N unread, "
-        "! flagged, r answered, @ attachment.",
-    )
-    _scope_arguments(listing)
-    listing.add_argument(
-        "--sort", choices=[s.value for s in Sort], default=Sort.DATE.value, help="sort order"
-    )
-    listing.add_argument("--reverse", action="store_true", help="oldest (or smallest) first")
-    listing.add_argument("--offset", type=int, default=0, metavar="N", help="skip N messages")
-
-    read = commands.add_parser(
-        "read", parents=[common], help="show a message (ID from list or search)"
-    )
-    read.add_argument("id", help="a message id from list or search (account:folder:N:UID)")
-    read.add_argument("--headers", action="store_true", help="show every header")
-    read.add_argument("--raw", action="store_true", help="show the raw source (made safe)")
-
-    search = commands.add_parser(
-        "search",
-        parents=[common],
-        help="search the cache (from: to: subject: has:attachment is:unread before: after: ...)",
-    )
-    search.add_argument("query", help="what to look for, e.g. 'from:alice is:unread'")
-    _scope_arguments(search, searching=True)
-    search.add_argument(
-        "--server",
-        action="store_true",
-        help="also ask the server (finds words in bodies the cache has not seen)",
-    )
-
-    folders = commands.add_parser(
-        "folders", parents=[common], help="list folders with roles and unread/total counts"
-    )
-    folders.add_argument("--account", metavar="A", help="only this account")
-    folders.add_argument("--json", action="store_true", help="print one JSON array")
-
-
-def _scope_arguments(parser: argparse.ArgumentParser, *, searching: bool = False) -> None:
-    parser.add_argument("--account", metavar="A", help="only this account")
-    if searching:
-        parser.add_argument("--folder", metavar="F", help="only this folder (default: all)")
-    else:
-        parser.add_argument("--folder", metavar="F", help="only this folder (default: Inbox)")
-        parser.add_argument("--all-folders", action="store_true", help="every folder")
-    parser.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (50)")
-    parser.add_argument("--json", action="store_true", help="print one JSON array")
-
-
-COMMANDS = ("sync", "list", "read", "search", "folders")
 
 
 def run_command(

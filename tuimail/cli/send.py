@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from tuimail.config.paths import Paths
 from tuimail.config.secrets import Secrets
@@ -23,40 +23,6 @@ from tuimail.store.outbox import Queued
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-COMMANDS = ("send", "outbox")
-
-
-def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Add send and outbox to the command line's subparsers."""
-    send = commands.add_parser(
-        "send",
-        parents=[common],
-        help="send a message whose body is read from standard input",
-        description="Build a message (body from standard input), keep it in the outbox, and "
-        "send it. Exit status 0 only when the server accepted it; otherwise it waits in the "
-        "outbox with the reason (tuimail outbox).",
-    )
-    send.add_argument("to", nargs="+", metavar="TO", help="recipient address(es)")
-    send.add_argument("--account", metavar="A", help="send from this account")
-    send.add_argument("-s", "--subject", default="", help="the subject")
-    send.add_argument("-c", "--cc", action="append", default=[], metavar="ADDR", help="Cc")
-    send.add_argument("-b", "--bcc", action="append", default=[], metavar="ADDR", help="Bcc")
-    send.add_argument(
-        "-a", "--attach", action="append", default=[], metavar="FILE", help="attach a file"
-    )
-    send.add_argument("--draft", action="store_true", help="save in Drafts instead of sending")
-
-    outbox = commands.add_parser(
-        "outbox", parents=[common], help="list the messages waiting to be sent, and why"
-    )
-    outbox.add_argument("action", nargs="?", choices=["flush", "drop"], help="flush: send now")
-    outbox.add_argument("entry", nargs="?", type=int, help="drop: the outbox number")
-    outbox.add_argument("--json", action="store_true", help="print one JSON array")
-    outbox.add_argument(
-        "--resend-uncertain",
-        action="store_true",
-        help="also send again what tuimail was interrupted sending (it may have gone out)",
-    )
 
 
 def run_command(

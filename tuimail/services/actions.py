@@ -76,6 +76,12 @@ class Actions:
 
     # -- the actions -----------------------------------------------------------------------
 
+    def mark_answered(self, ids: Sequence[int]) -> None:
+        """Flag messages as answered (after a reply went out); not an undoable step."""
+        last = self.last
+        self._flag(ids, Flag.ANSWERED, True, "mark answered")
+        self.last = last
+
     def mark_read(self, ids: Sequence[int], read: bool = True) -> Done:
         """Mark messages read (\\Seen) or unread."""
         return self._flag(ids, Flag.SEEN, read, "mark read" if read else "mark unread")
@@ -301,7 +307,7 @@ class Actions:
                 ref = cached.envelope.ref
                 fid = folder_store.folder_id(self.db, ref.account, ref.folder)
                 if fid is not None:
-                    message_store.add(self.db, fid, [cached.envelope])
+                    message_store.add(self.db, fid, [cached.envelope], [cached.location])
             return
         # the server moved them: move the copies back by their new UIDs, found by Message-ID
         # in the target at its next sync; the queue carries the request until then

@@ -6,30 +6,33 @@ them from thread workers and turns what they return or raise into messages on th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tuimail.backends.imap.session import ImapSession, open_session
 from tuimail.config.paths import Paths
-from tuimail.mime.quote import attachments_of, forward_draft, reply_draft
-from tuimail.mime.render import safe_filename
 from tuimail.model.account import Account, Role
 from tuimail.model.errors import MailError
 from tuimail.model.folder import ROLE_ORDER, Folder
 from tuimail.model.message import Address, Draft
-from tuimail.services import actions as action_service
-from tuimail.services.actions import Actions
-from tuimail.services.compose import Outbox, Outcome, outbox_file, save_draft
 from tuimail.services.events import EventSink, ignore_events
-from tuimail.services.local import open_local, replay_local, sync_local
 from tuimail.services.mailbox import CachedEnvelope, Mailbox, Message, Sort, message_key
-from tuimail.services.sync import SyncResult, sync_account
 from tuimail.services.threads import ThreadRow
 from tuimail.store import addresses as address_store
+
+if TYPE_CHECKING:
+    from tuimail.backends.imap.session import ImapSession
+    from tuimail.services.actions import Actions
+    from tuimail.services.compose import Outcome
+    from tuimail.services.sync import SyncResult
+
+# Protocol code, MIME building and the like load on first use (in a worker), not when the app
+# starts: the first screen of mail paints sooner.
 
 PasswordSource = Callable[[Account, Role], str]
 
@@ -61,7 +64,7 @@ class MailClient:
         self.accounts = tuple(accounts)
         self.passwords = passwords
         self.cache_file = cache_file
-        self.outbox_file = outbox_file(paths.data_dir)
+        self.outbox_file = paths.data_dir / "outbox.sqlite"  # as services.compose.outbox_file
         self.demo = demo
         self._local = threading.local()
         self._actions_lock = threading.Lock()
@@ -84,6 +87,8 @@ class MailClient:
         raise MailError(f"No account named {account_id!r}.")
 
     def _session(self, account: Account) -> ImapSession:
+        from tuimail.backends.imap.session import open_session  # noqa: PLC0415
+
         return open_session(account.server(), self.passwords(account, Role.INCOMING), account.id)
 
     # -- reading ---------------------------------------------------------------------------
@@ -125,6 +130,8 @@ class MailClient:
 
     def read(self, key: int) -> Message:
         """A whole message, from the cache, its local file, or the server."""
+        from tuimail.services.local import open_local  # noqa: PLC0415
+
         mailbox = self._mailbox()
         found = mailbox.by_ids([key])
         if not found:
@@ -155,6 +162,9 @@ class MailClient:
         Never outside ``directory``, never through a symlink; MailError when the file exists
         (and ``overwrite`` is not set) or cannot be written.
         """
+        from tuimail.mime.quote import attachments_of  # noqa: PLC0415
+        from tuimail.mime.render import safe_filename  # noqa: PLC0415
+
         found = attachments_of(message.raw)
         if not 0 <= index < len(found):
             raise MailError("That attachment is not in the message.")
@@ -179,6 +189,8 @@ class MailClient:
     def _act(self, do: Callable[[Actions], object]) -> object:
         with self._actions_lock:
             if self._actions is None:
+                from tuimail.services.actions import Actions  # noqa: PLC0415
+
                 self._actions = Actions(self.cache_file, shared=True)  # used under the lock
             return do(self._actions)
 
@@ -208,6 +220,9 @@ class MailClient:
 
     def push(self, on_event: EventSink = ignore_events) -> int:
         """Send queued actions to the servers and files now; how many went."""
+        from tuimail.services import actions as action_service  # noqa: PLC0415
+        from tuimail.services.local import open_local, replay_local  # noqa: PLC0415
+
         sent = 0
         for account in self.accounts:
             if not action_service.queued(self.cache_file, account.id):
@@ -228,6 +243,9 @@ class MailClient:
         self, *, on_event: EventSink = ignore_events, cancel: threading.Event | None = None
     ) -> list[SyncResult]:
         """Sync every account (local ones by scanning their files); errors are in the results."""
+        from tuimail.services.local import open_local, sync_local  # noqa: PLC0415
+        from tuimail.services.sync import SyncResult, sync_account  # noqa: PLC0415
+
         results = []
         for account in self.accounts:
             if cancel is not None and cancel.is_set():
@@ -261,30 +279,47 @@ class MailClient:
         return results
 
     def _replay(self, account: str, on_event: EventSink, session: ImapSession) -> int:
+        from tuimail.services import actions as action_service  # noqa: PLC0415
+
         return action_service.replay(self.cache_file, account, session, on_event)
 
     # -- writing ---------------------------------------------------------------------------
 
     def reply(self, key: int, *, reply_all: bool) -> Draft:
         """A reply (or reply-all) draft to a message."""
+        from tuimail.mime.quote import reply_draft  # noqa: PLC0415
+
         message = self.read(key)
         account = self.account(message.cached.envelope.ref.account)
         return reply_draft(message.raw, {account.email}, account=account.id, reply_all=reply_all)
 
     def forward(self, key: int) -> Draft:
         """A forward draft of a message (inline, with its attachments)."""
+        from tuimail.mime.quote import forward_draft  # noqa: PLC0415
+
         message = self.read(key)
         account = message.cached.envelope.ref.account
         return forward_draft(message.raw, account=account, inline=True, keep_attachments=True)
 
     def send(self, draft: Draft) -> Outcome:
         """Queue a draft in the outbox and send it now; the outcome says what happened."""
+        from tuimail.services.compose import Outbox, Outcome  # noqa: PLC0415
+
         account = self.account(draft.account)
         with Outbox(self.outbox_file) as outbox:
             entry = outbox.queue(account, draft)
             outcomes = outbox.flush(self.accounts, self.passwords, only=entry)
-        return outcomes[0] if outcomes else Outcome(entry, sent=False)
+        outcome = outcomes[0] if outcomes else Outcome(entry, sent=False)
+        if outcome.sent and draft.in_reply_to:  # the original gets its "answered" mark
+            answered = self._mailbox().ids_with_message_id(account.id, draft.in_reply_to)
+            if answered:
+                self._act(lambda a: a.mark_answered(answered))
+                with contextlib.suppress(MailError):  # offline: it goes with the next sync
+                    self.push()
+        return outcome
 
     def save_draft(self, draft: Draft, *, replaces: str | None = None) -> str:
         """Save a draft in the account's Drafts; returns where (to replace it next time)."""
+        from tuimail.services.compose import save_draft  # noqa: PLC0415
+
         return save_draft(self.account(draft.account), draft, self.passwords, replaces=replaces)

@@ -185,7 +185,11 @@ def replay_local(
     db = connect(db_path)
     done = 0
     try:
-        for action in queue_store.pending(db, account):
+        while True:
+            with transaction(db):  # claimed: an undo from now on knows it was applied
+                action = queue_store.claim_next(db, account)
+            if action is None:
+                break
             name = folder_store.folder_name(db, action.folder_id)
             with transaction(db):
                 queue_store.remove(db, [action.id])
@@ -193,6 +197,9 @@ def replay_local(
                 continue
             if action.locations:
                 keys = [key for key in action.locations if key]
+            elif action.message_id:  # an undo of a move: find the moved file by its Message-ID
+                _scan_folder(db, account, mailbox, name, ignore_events)
+                keys = message_store.locations_of(db, action.folder_id, action.message_id)[-1:]
             else:
                 located = message_store.locations(db, action.folder_id)
                 where = {uid: key for key, (uid, _, _) in located.items()}

@@ -6,12 +6,10 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
-from tuimail.backends.imap import search as imap_search
-from tuimail.backends.imap.session import ImapSession
 from tuimail.backends.local.base import LocalMailbox, LocalMailboxError
-from tuimail.mime.parse import ParsedMessage, parse_message
 from tuimail.model.errors import MailError
 from tuimail.model.folder import ROLE_ORDER, Folder, FolderRole
 from tuimail.model.message import MessageRef
@@ -23,6 +21,10 @@ from tuimail.store import messages as message_store
 from tuimail.store.database import connect, transaction
 from tuimail.store.messages import CachedEnvelope, Sort
 from tuimail.store.search import compile_query
+
+if TYPE_CHECKING:
+    from tuimail.backends.imap.session import ImapSession
+    from tuimail.mime.parse import ParsedMessage
 
 __all__ = ["CachedEnvelope", "Mailbox", "MessageNotFound", "Sort", "message_key", "parse_key"]
 
@@ -84,6 +86,11 @@ class Mailbox:
         rank = {role: index for index, role in enumerate(ROLE_ORDER)}
         found = folder_store.folders(self.db, account)
         return sorted(found, key=lambda f: (f.account, rank[f.role], f.name.casefold()))
+
+    def ids_with_message_id(self, account: str, message_id: str) -> list[int]:
+        """Row ids of an account's cached messages with this Message-ID."""
+        folders = self.folder_ids(account, None) if self.folders(account) else []
+        return message_store.ids_with_message_id(self.db, folders, message_id)
 
     def inbox_ids(self, accounts: list[str]) -> list[int]:
         """Cache keys of these accounts' Inbox folders (for the unified Inbox)."""
@@ -203,6 +210,8 @@ class Mailbox:
 
         ``session`` is the IMAP connection, or the local mailbox the message lives in.
         """
+        from tuimail.mime.parse import parse_message  # noqa: PLC0415 - loaded on first read
+
         cached = self.envelope(key)
         if isinstance(session, LocalMailbox):
             try:
@@ -237,6 +246,8 @@ class Mailbox:
         self, session: ImapSession, account: str, folder: str, query: str
     ) -> list[CachedEnvelope]:
         """Run the search on the server (bodies the cache has not seen) and return cached hits."""
+        from tuimail.backends.imap import search as imap_search  # noqa: PLC0415
+
         criteria = imap_search.imap_criteria(parse_query(query))
         selected = session.select(folder, read_only=True)
         uids = session.search(criteria)

@@ -359,3 +359,30 @@ def locations(db: sqlite3.Connection, folder: int) -> dict[str, tuple[int, int, 
             "SELECT location, uid, flags, keywords FROM message WHERE folder_id = ?", (folder,)
         )
     }
+
+
+def locations_of(db: sqlite3.Connection, folder: int, message_id: str) -> list[str]:
+    """Where the messages with this Message-ID live in a local folder, oldest UID first."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT location FROM message WHERE folder_id = ? AND message_id = ? ORDER BY uid",
+            (folder, message_id),
+        )
+    ]
+
+
+def ids_with_message_id(
+    db: sqlite3.Connection, folders: Sequence[int], message_id: str
+) -> list[int]:
+    """Row ids of the messages with this Message-ID in these folders."""
+    if not folders or not message_id:
+        return []
+    marks = ",".join("?" * len(folders))
+    return [
+        row[0]
+        for row in db.execute(
+            f"SELECT id FROM message WHERE message_id = ? AND folder_id IN ({marks})",
+            (message_id, *folders),
+        )
+    ]

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -28,9 +28,11 @@ from tuimail.mime.sanitize import safe_line, safe_text
 from tuimail.model.errors import MailError
 from tuimail.model.message import Address, Draft
 from tuimail.services.client import MailClient
-from tuimail.services.compose import Outbox, Outcome
 from tuimail.ui.screens.dialogs import ConfirmDialog, PickDialog
 from tuimail.ui.text import error_text, line
+
+if TYPE_CHECKING:
+    from tuimail.services.compose import Outcome
 
 Editor = Callable[[str], str]
 """Edits a body: takes the text, returns the text edited (raises MailError when it cannot)."""
@@ -366,9 +368,10 @@ class ComposerScreen(Screen[None]):
                 yield Label("Subject", classes="label")
                 yield Input(safe_line(self.draft.subject), compact=True, id="subject")
             yield Static(id="attachments")
-            yield TextArea(
-                safe_text(self.draft.body), soft_wrap=True, tab_behavior="focus", id="body"
-            )
+            body = safe_text(self.draft.body)
+            if self.draft.in_reply_to and body and not body.startswith("\n"):
+                body = "\n\n" + body  # room to write above the quote; the cursor starts there
+            yield TextArea(body, soft_wrap=True, tab_behavior="focus", id="body")
         yield Static(id="status")
         yield Footer(compact=True)
 
@@ -536,6 +539,8 @@ class ComposerScreen(Screen[None]):
 
     def _take_back(self, entry: int) -> bool:
         """Remove an earlier failed try from the outbox; False when it has gone out meanwhile."""
+        from tuimail.services.compose import Outbox  # noqa: PLC0415 - loaded when sending
+
         with Outbox(self.client.outbox_file) as outbox:
             found = next((queued for queued in outbox.entries() if queued.id == entry), None)
             if found is None or found.sent_at is not None or found.state not in _RETRYABLE_STATES:

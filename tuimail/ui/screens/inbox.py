@@ -63,6 +63,16 @@ def _row(cached: CachedEnvelope, outgoing: bool, depth: int = 0, size: int = 0) 
     )
 
 
+class FolderTree(Tree[_FolderChoice]):
+    """The folder list, moved through with j/k as well as the arrows."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", id="folders.down", show=False),
+        Binding("k", "cursor_up", "Up", id="folders.up", show=False),
+        Binding("enter", "select_cursor", "Open folder", id="folders.open"),
+    ]
+
+
 class InboxScreen(Screen[None]):
     """Where a person lives: pick a folder, move through messages, act on them."""
 
@@ -109,7 +119,7 @@ class InboxScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            tree: Tree[_FolderChoice] = Tree(Text("Mail"), id="folders")
+            tree: Tree[_FolderChoice] = FolderTree(Text("Mail"), id="folders")
             tree.show_root = False
             tree.guide_depth = 2
             yield tree
@@ -442,6 +452,7 @@ class InboxScreen(Screen[None]):
         messages.clear_marks()
         if what in ("delete", "archive", "move"):
             messages.remove_keys(targets)
+            self._update_title(len(messages.keys))
             done = {"delete": "Deleted", "archive": "Archived", "move": "Moved"}[what]
             count = len(targets)
             self.notify(f"{done} {count} message{'s' * (count != 1)} (u undoes)", markup=False)
@@ -458,10 +469,8 @@ class InboxScreen(Screen[None]):
             return
         self.app.call_from_thread(self.notify, f"Undone: {what}", markup=False)
         self.app.call_from_thread(self._back)
-        try:
-            self.client.push()
-        except MailError as exc:
-            self.app.call_from_thread(self.show_error, exc)
+        # the server (or the files) moves it back; a sync brings it back into the list
+        self.app.call_from_thread(self.run_sync)
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
