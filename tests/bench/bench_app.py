@@ -60,19 +60,23 @@ def _rows(screen: str) -> bool:
 def _start(command: str, env: dict[str, str], size: tuple[int, int] = (120, 40)) -> float:
     _tmux("kill-session", "-t", SESSION)
     exports = " ".join(f"{k}={v}" for k, v in env.items())
-    started = time.perf_counter()
-    _tmux(
-        "new-session",
-        "-d",
-        "-s",
-        SESSION,
-        "-x",
-        str(size[0]),
-        "-y",
-        str(size[1]),
-        f"env {exports} {command}",
-    )
-    return started
+    for _ in range(5):  # a tmux server still shutting down can refuse the first new-session
+        started = time.perf_counter()
+        _tmux(
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            str(size[0]),
+            "-y",
+            str(size[1]),
+            f"env {exports} {command}; sleep 600",
+        )
+        if subprocess.run(["tmux", "has-session", "-t", SESSION], check=False).returncode == 0:
+            return started
+        time.sleep(0.2)
+    raise RuntimeError("tmux would not start a session")
 
 
 def _rss_mb(pattern: str) -> float:
