@@ -152,3 +152,46 @@ def test_hostile_subject_is_shown_literally(tmp_path: Path) -> None:
             assert app.is_running  # no markup was clickable
 
     _run(scenario())
+
+
+def test_command_palette_offers_the_apps_actions(tmp_path: Path) -> None:
+    client = demo_client(tmp_path, count=30)
+
+    async def scenario() -> None:
+        app = TuimailApp(client, sync_on_start=False)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause(0.3)
+            screen = app.screen
+            assert isinstance(screen, InboxScreen)
+            assert not screen.threaded
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.3)
+            await pilot.press(*"Threads")
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await pilot.pause(0.5)
+            assert screen.threaded
+
+    _run(scenario())
+
+
+def test_back_from_the_reader_keeps_the_last_message_read(tmp_path: Path) -> None:
+    client = demo_client(tmp_path, count=30)
+    keys = _inbox_keys(client)
+
+    async def scenario() -> None:
+        app = TuimailApp(client, sync_on_start=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await pilot.pause(0.4)
+            await pilot.press("n")
+            await pilot.pause(0.4)
+            await pilot.press("n")
+            await pilot.pause(0.4)
+            await pilot.press("q")
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            assert app.screen.query_one(MessageList).cursor_key == keys[2]
+
+    _run(scenario())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
 
 from rich.text import Text
 from rich.traceback import Traceback
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -86,6 +88,21 @@ class TuimailApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield from ()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette: tuimail's own actions for the screen shown, then Textual's."""
+        for binding in [*self.BINDINGS, *getattr(screen, "BINDINGS", [])]:
+            if isinstance(binding, Binding) and binding.description and binding.id:
+                target = self if binding in self.BINDINGS else screen
+                yield SystemCommand(
+                    binding.description,
+                    f"{binding.id} ({binding.key})",
+                    partial(self._run_palette_action, target, binding.action),
+                )
+        yield from super().get_system_commands(screen)
+
+    def _run_palette_action(self, target: App[None] | Screen[Any], action: str) -> None:
+        self.call_later(target.run_action, action)
 
     # -- errors ----------------------------------------------------------------------------
 

@@ -32,7 +32,11 @@ def _bindings(module: str, name: str) -> list[Binding]:
 class HelpScreen(ModalScreen[None]):
     """Every binding, with the keys it has now (after the [keys] table of the settings)."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+        Binding("j,down", "scroll(1)", "Down", id="help.down", show=False),
+        Binding("k,up", "scroll(-1)", "Up", id="help.up", show=False),
+    ]
 
     def compose(self) -> ComposeResult:
         keymap = dict(getattr(self.app, "user_keymap", {}) or {})
@@ -54,13 +58,18 @@ class HelpScreen(ModalScreen[None]):
                 )
             table.add_row("", "", "")
         note = Text(
-            'Remap any key in the settings file: [keys] with id = "keys", e.g. '
-            'inbox.delete = "d,delete". Ctrl+P opens the command palette.',
+            "Escape closes this. Any key can be remapped in the settings file, in a [keys] "
+            'table by the ids above: "inbox.delete" = "d,delete". Ctrl+P opens the command '
+            "palette; Ctrl+Q quits from anywhere.",
             style="dim",
         )
         with VerticalScroll(id="help"):
             yield Static(table)
             yield Static(note)
+
+    def action_scroll(self, lines: int) -> None:
+        """Scroll the list of keys."""
+        self.query_one("#help", VerticalScroll).scroll_relative(y=lines, animate=False)
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

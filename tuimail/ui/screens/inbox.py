@@ -104,6 +104,7 @@ class InboxScreen(Screen[None]):
         self.client = client
         self.sync_on_start = sync_on_start
         self._first_sync_started = False
+        self._cursor_to: int | None = None
         self.scope = Scope()
         self.sort = Sort.DATE
         self.descending = True
@@ -207,7 +208,12 @@ class InboxScreen(Screen[None]):
 
     def _show_keys(self, keys: list[int], info: dict[int, tuple[int, int]], keep: bool) -> None:
         self.thread_info = info
-        self.query_one(MessageList).set_keys(keys, self._rows, keep_cursor=keep)
+        messages = self.query_one(MessageList)
+        messages.set_keys(keys, self._rows, keep_cursor=keep)
+        if self._cursor_to is not None:
+            if self._cursor_to in keys:
+                messages.move_cursor(keys.index(self._cursor_to))
+            self._cursor_to = None
         self._update_title(len(keys))
         if self.sync_on_start and not self._first_sync_started:
             self._first_sync_started = True
@@ -346,7 +352,13 @@ class InboxScreen(Screen[None]):
     def open_reader(self, key: int) -> None:
         """Open the reader on a message."""
         keys = list(self.query_one(MessageList).keys)
-        self.app.push_screen(ReaderScreen(self.client, key, keys), callback=self._back)
+        reader = ReaderScreen(self.client, key, keys)
+
+        def back(result: object = None) -> None:
+            self._cursor_to = reader.key  # the list picks up where the reading stopped
+            self._back()
+
+        self.app.push_screen(reader, callback=back)
 
     def _back(self, result: object = None) -> None:
         self.load_folders()
