@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from rich.traceback import Traceback
@@ -18,12 +18,13 @@ from textual.widgets import Footer, Static
 from tuimail.model.errors import MailError
 from tuimail.model.message import Draft
 from tuimail.services.client import MailClient
-from tuimail.ui.screens.composer import ComposerScreen
 from tuimail.ui.screens.dialogs import ConfirmDialog
 from tuimail.ui.screens.help import HelpScreen
 from tuimail.ui.screens.inbox import InboxScreen
-from tuimail.ui.screens.reader import ReaderScreen
 from tuimail.ui.text import error_text
+
+if TYPE_CHECKING:
+    from tuimail.ui.screens.reader import ReaderScreen
 
 Editor = Callable[[str], str]
 
@@ -130,7 +131,7 @@ class TuimailApp(App[None]):
 
     async def action_quit(self) -> None:
         """Quit, after asking when a message being written was not saved."""
-        unsaved = [s for s in self.screen_stack if isinstance(s, ComposerScreen) and s.unsaved]
+        unsaved = [s for s in self.screen_stack if getattr(s, "unsaved", False)]
         if not unsaved:
             self.exit()
             return
@@ -184,5 +185,7 @@ class TuimailApp(App[None]):
         self.call_from_thread(self._open_composer, draft)
 
     def _open_composer(self, draft: Draft) -> None:
+        from tuimail.ui.screens.composer import ComposerScreen  # noqa: PLC0415 - when used
+
         if self.client is not None:
             self.push_screen(ComposerScreen(self.client, draft, editor=self.editor))

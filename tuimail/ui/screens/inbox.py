@@ -28,7 +28,6 @@ from tuimail.services.events import (
     SyncProgress,
 )
 from tuimail.ui.screens.dialogs import ConfirmDialog, FolderPicker
-from tuimail.ui.screens.reader import ReaderScreen
 from tuimail.ui.text import error_text, line
 from tuimail.ui.widgets.message_list import MessageList, Row
 
@@ -351,6 +350,8 @@ class InboxScreen(Screen[None]):
 
     def open_reader(self, key: int) -> None:
         """Open the reader on a message."""
+        from tuimail.ui.screens.reader import ReaderScreen  # noqa: PLC0415 - loaded when used
+
         keys = list(self.query_one(MessageList).keys)
         reader = ReaderScreen(self.client, key, keys)
 
