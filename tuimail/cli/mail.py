@@ -30,7 +30,7 @@ from tuimail.model.errors import ConfigError, MailError
 from tuimail.model.folder import Folder, FolderRole
 from tuimail.model.message import Address, Flag
 from tuimail.services import actions as action_service
-from tuimail.services.compose import Outbox, outbox_file
+from tuimail.services.compose import Outbox
 from tuimail.services.events import (
     ActionFailed,
     Event,
@@ -215,7 +215,7 @@ def _send_due(
     accounts: list[str],
 ) -> bool:
     """Send what waits in the outbox and is due (a sync is also a retry); True if any failed."""
-    path = outbox_file(paths.data_dir)
+    path = paths.outbox_file
     if not path.exists():
         return False
     chosen = [a for a in settings.accounts if a.id in accounts]

@@ -18,7 +18,7 @@ from tuimail.mime.sanitize import safe_line
 from tuimail.model.account import Account, Role
 from tuimail.model.errors import ConfigError, MailError
 from tuimail.model.message import Draft
-from tuimail.services.compose import Outbox, Outcome, outbox_file, save_draft
+from tuimail.services.compose import Outbox, Outcome, save_draft
 from tuimail.store.outbox import Queued
 
 EXIT_OK = 0
@@ -90,7 +90,7 @@ def _send(
         save_draft(account, draft, passwords)
         out.write(f"Saved in {account.id}'s Drafts.\n")
         return EXIT_OK
-    with Outbox(outbox_file(paths.data_dir)) as outbox:
+    with Outbox(paths.outbox_file) as outbox:
         entry = outbox.queue(account, draft)
         (outcome,) = outbox.flush(settings.accounts, passwords, only=entry) or (
             Outcome(entry, sent=False, error=MailError("It could not be sent now.")),
@@ -131,7 +131,7 @@ def _outbox(
     secrets: Callable[[], Secrets],
     out: TextIO,
 ) -> int:
-    with Outbox(outbox_file(paths.data_dir)) as outbox:
+    with Outbox(paths.outbox_file) as outbox:
         if args.action == "drop":
             if args.entry is None:
                 raise MailError("Say which message: tuimail outbox drop NUMBER.")

@@ -23,6 +23,11 @@ class Paths:
     """Disposable data: the message cache, rebuilt from the servers when lost."""
 
     @property
+    def outbox_file(self) -> Path:
+        """Messages waiting to be sent: data, not cache (deleting the cache never loses them)."""
+        return self.data_dir / "outbox.sqlite"
+
+    @property
     def vault_file(self) -> Path:
         """The encrypted password vault."""
         return self.data_dir / "passwords.vault"

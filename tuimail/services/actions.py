@@ -23,7 +23,7 @@ from tuimail.services.events import ActionFailed, EventSink, ignore_events
 from tuimail.store import folders as folder_store
 from tuimail.store import messages as message_store
 from tuimail.store import queue as queue_store
-from tuimail.store.codec import FLAG_BITS
+from tuimail.store.codec import FLAG_BITS, flags_to_bits
 from tuimail.store.database import connect, transaction
 from tuimail.store.messages import CachedEnvelope
 
@@ -102,18 +102,8 @@ class Actions:
             for (account, folder, fid, validity), envelopes in groups.items():
                 self._check_target(account, target)
                 done.account, done.folder = account, folder
-                uids = [c.envelope.ref.uid for c in envelopes]
                 done.queued.append(
-                    queue_store.add(
-                        self.db,
-                        account=account,
-                        folder=fid,
-                        uidvalidity=validity,
-                        uids=uids,
-                        locations=[c.location for c in envelopes],
-                        kind=Kind.COPY,
-                        argument=target,
-                    )
+                    self._queue((account, fid, validity), envelopes, Kind.COPY, target)
                 )
         self.last = done
         return done
@@ -147,19 +137,7 @@ class Actions:
         with transaction(self.db):
             for (acct, folder, fid, validity), envelopes in groups.items():
                 done.folder = folder
-                uids = [c.envelope.ref.uid for c in envelopes]
-                done.queued.append(
-                    queue_store.add(
-                        self.db,
-                        account=acct,
-                        folder=fid,
-                        uidvalidity=validity,
-                        uids=uids,
-                        locations=[c.location for c in envelopes],
-                        kind=Kind.EXPUNGE,
-                        argument="",
-                    )
-                )
+                done.queued.append(self._queue((acct, fid, validity), envelopes, Kind.EXPUNGE, ""))
                 message_store.remove_ids(self.db, [c.id for c in envelopes])
         self.last = done
         return done
@@ -220,29 +198,40 @@ class Actions:
         with transaction(self.db):
             for (account, folder, fid, validity), envelopes in groups.items():
                 done.account, done.folder = account, folder
-                bits = {c.id: _bits(c) for c in envelopes}
+                bits = {c.id: flags_to_bits(c.envelope.flags) for c in envelopes}
                 changing = [c for c in envelopes if bool(bits[c.id] & bit) != on]
                 if not changing:
                     continue
                 done.flags_before.update({c.id: bits[c.id] for c in changing})
-                uids = [c.envelope.ref.uid for c in changing]
                 done.queued.append(
-                    queue_store.add(
-                        self.db,
-                        account=account,
-                        folder=fid,
-                        uidvalidity=validity,
-                        uids=uids,
-                        locations=[c.location for c in changing],
-                        kind=kind,
-                        argument=flag.value,
-                    )
+                    self._queue((account, fid, validity), changing, kind, flag.value)
                 )
                 message_store.change_flag_bits(
                     self.db, [c.id for c in changing], add=bit if on else 0, remove=0 if on else bit
                 )
         self.last = done if done.flags_before else None
         return done
+
+    def _queue(
+        self,
+        where: tuple[str, int, int],
+        envelopes: Sequence[CachedEnvelope],
+        kind: Kind,
+        argument: str,
+    ) -> int:
+        """Queue one action on messages of one (account, folder key, UIDVALIDITY) (caller
+        commits); its queue id."""
+        account, folder, uidvalidity = where
+        return queue_store.add(
+            self.db,
+            account=account,
+            folder=folder,
+            uidvalidity=uidvalidity,
+            uids=[c.envelope.ref.uid for c in envelopes],
+            locations=[c.location for c in envelopes],
+            kind=kind,
+            argument=argument,
+        )
 
     def _check_target(self, account: str, target: str) -> None:
         if folder_store.folder_id(self.db, account, target) is None:
@@ -257,18 +246,8 @@ class Actions:
                     continue
                 self._check_target(account, target)
                 done.account, done.folder = account, folder
-                uids = [c.envelope.ref.uid for c in envelopes]
                 done.queued.append(
-                    queue_store.add(
-                        self.db,
-                        account=account,
-                        folder=fid,
-                        uidvalidity=validity,
-                        uids=uids,
-                        locations=[c.location for c in envelopes],
-                        kind=Kind.MOVE,
-                        argument=target,
-                    )
+                    self._queue((account, fid, validity), envelopes, Kind.MOVE, target)
                 )
                 done.removed.extend(envelopes)
                 message_store.remove_ids(self.db, [c.id for c in envelopes])
@@ -326,13 +305,6 @@ class Actions:
                 argument=ref.folder,
                 message_id=cached.envelope.message_id,
             )
-
-
-def _bits(cached: CachedEnvelope) -> int:
-    bits = 0
-    for flag in cached.envelope.flags:
-        bits |= FLAG_BITS[flag]
-    return bits
 
 
 def replay(

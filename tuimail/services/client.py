@@ -64,7 +64,7 @@ class MailClient:
         self.accounts = tuple(accounts)
         self.passwords = passwords
         self.cache_file = cache_file
-        self.outbox_file = paths.data_dir / "outbox.sqlite"  # as services.compose.outbox_file
+        self.outbox_file = paths.outbox_file
         self.demo = demo
         self._local = threading.local()
         self._actions_lock = threading.Lock()

@@ -90,11 +90,6 @@ class Outcome:
     copy_error: MailError | None = None
 
 
-def outbox_file(data_dir: Path) -> Path:
-    """Where the outbox lives: the data directory, never the disposable cache."""
-    return data_dir / "outbox.sqlite"
-
-
 def _domain(account: Account) -> str:
     return account.email.rpartition("@")[2] or "localhost"
 
@@ -381,8 +376,3 @@ def save_draft(
     return save_to_role(
         account, FolderRole.DRAFTS, raw, [Flag.DRAFT, Flag.SEEN], passwords, replaces=replaces
     )
-
-
-def backoff_seconds(attempts: int) -> float:
-    """How long the outbox waits after ``attempts`` failed tries of a temporary failure."""
-    return _BACKOFF[min(attempts, len(_BACKOFF) - 1)]

@@ -237,14 +237,6 @@ def _apply(
         mailbox.delete(folder, keys)
 
 
-def read_local(mailbox: LocalMailbox, folder: str, location: str) -> bytes:
-    """The raw bytes of a local message; LocalError when it is gone."""
-    try:
-        return mailbox.read(folder, location)
-    except LocalMailboxError as exc:
-        raise LocalError(str(exc)) from None
-
-
 def discover_local(
     home: Path | None = None, environ: dict[str, str] | None = None
 ) -> list[LocalSource]:

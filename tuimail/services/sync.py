@@ -14,7 +14,7 @@ from tuimail.backends.imap import wire
 from tuimail.backends.imap.session import Cancelled, ImapSession, SelectedFolder, open_session
 from tuimail.model.account import Account
 from tuimail.model.errors import CacheError, ConnectError, MailError
-from tuimail.model.folder import ROLE_ORDER, Folder, FolderRole
+from tuimail.model.folder import ROLE_ORDER, Folder
 from tuimail.model.message import Envelope
 from tuimail.services.events import (
     EnvelopesAdded,
@@ -430,12 +430,3 @@ def sync_account(
         return sync.run(folders)
     finally:
         sync.close()
-
-
-def role_folder(db_path: Path, account: str, role: FolderRole) -> str | None:
-    """The account's folder with a role, from the cache."""
-    db = connect(db_path)
-    try:
-        return folder_store.folder_by_role(db, account, role)
-    finally:
-        db.close()

@@ -227,15 +227,6 @@ class ImapSession:
         self.selected = selected
         return selected
 
-    def status(self, name: str) -> dict[str, int]:
-        """STATUS counts of a folder: messages, unseen, uidnext, uidvalidity (and modseq)."""
-        items = ["MESSAGES", "UNSEEN", "UIDNEXT", "UIDVALIDITY"]
-        if self.condstore:
-            items.append("HIGHESTMODSEQ")
-        with self._wire(f"STATUS of {name!r}"):
-            reply = self.client.folder_status(name, items)
-        return {key.decode().lower(): _int(value) for key, value in reply.items()}
-
     # -- bulk reads ------------------------------------------------------------------------
 
     def _require(self) -> SelectedFolder:

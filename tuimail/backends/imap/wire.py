@@ -7,7 +7,6 @@ expression tokenizer and a flat loop. Everything else about the connection stays
 
 from __future__ import annotations
 
-import calendar
 import email.header
 import email.utils
 import functools
@@ -591,24 +590,6 @@ def parse_flags(data: Iterable[Raw]) -> list[FlagState]:
         if state is not None:
             result.append(state)
     return result
-
-
-def parse_uids(data: Iterable[Raw]) -> list[int]:
-    """The numbers of an ``ESEARCH``-less ``UID SEARCH`` reply."""
-    uids = []
-    for item in data:
-        line = item[0] if isinstance(item, tuple) else item
-        for token in line.split():
-            if token.isdigit():
-                uids.append(int(token))
-    return uids
-
-
-def epoch(value: datetime | None) -> int | None:
-    """Seconds since 1970 for an aware datetime (None stays None)."""
-    if value is None:
-        return None
-    return calendar.timegm(value.utctimetuple())
 
 
 def compress_uids(uids: Iterable[int]) -> str:
