@@ -87,6 +87,13 @@ def connect(endpoint: Endpoint) -> poplib.POP3:
 def login(pop: poplib.POP3, endpoint: Endpoint, password: str) -> None:
     """USER/PASS, refusing to send the password unencrypted unless the endpoint allows it."""
     refuse_plaintext_password(endpoint, isinstance(pop.sock, ssl.SSLSocket))
+    caps = capabilities(pop)
+    if caps and "USER" not in caps:
+        offered = " ".join(safe_line(m).upper() for m in caps.get("SASL", []))
+        raise AuthError(
+            f"{endpoint.address} does not accept USER/PASS; it offers: {offered or 'nothing'}.",
+            title="No common login method",
+        )
     try:
         pop.user(endpoint.username)
         pop.pass_(password)

@@ -114,12 +114,23 @@ def auth_mechanisms(smtp: smtplib.SMTP) -> tuple[str, ...]:
     return tuple(safe_line(m).upper() for m in smtp.esmtp_features.get("auth", "").split())
 
 
+_PASSWORD_MECHANISMS = {"CRAM-MD5", "PLAIN", "LOGIN"}
+"""What smtplib's login() can do with a password."""
+
+
 def login(smtp: smtplib.SMTP, endpoint: Endpoint, password: str) -> None:
     """AUTH with the best mechanism both sides know, never unencrypted unless allowed."""
     refuse_plaintext_password(endpoint, isinstance(smtp.sock, ssl.SSLSocket))
     if not smtp.has_extn("auth"):
         raise AuthError(
             f"{endpoint.address} offers no way to log in (no AUTH in its EHLO answer).",
+            title="No common login method",
+        )
+    offered = auth_mechanisms(smtp)
+    if not set(offered) & _PASSWORD_MECHANISMS:
+        raise AuthError(
+            f"{endpoint.address} offers no password login method tuimail knows "
+            f"(it offers: {' '.join(offered) or 'none'}).",
             title="No common login method",
         )
     try:

@@ -147,6 +147,43 @@ def refuse_plaintext_password(endpoint: Endpoint, encrypted: bool) -> None:
         )
 
 
+def _untrusted(
+    exc: ssl.SSLCertVerificationError,
+    endpoint: Endpoint,
+    fetch_certificate: Callable[[], bytes] | None,
+) -> TlsError:
+    """A failed certificate check, with the certificate (and its fingerprint) when it was seen."""
+    where = endpoint.address
+    detail = ""
+    der = b""
+    if fetch_certificate is not None:
+        with contextlib.suppress(Exception):  # the certificate is extra detail
+            der = fetch_certificate()
+            detail = "\n" + certificate_summary(der)
+    code = exc.verify_code
+    reason = safe_line(str(exc.verify_message or exc.reason or "verification failed"))
+    if code in (62, 64) or "mismatch" in reason.lower():
+        error = TlsError(
+            f"The certificate of {where} is not valid for the name {endpoint.host!r} "
+            f"(hostname mismatch).{detail}",
+            title="Certificate name mismatch",
+        )
+    elif code == 10 or "expired" in reason.lower():
+        error = TlsError(f"The certificate of {where} has expired.{detail}")
+    else:
+        hint = (
+            " If this is your own server, trust its CA with ca_file, or pin this fingerprint "
+            "with tls_fingerprint in the account's settings."
+        )
+        error = TlsError(
+            f"The certificate of {where} is not trusted ({reason}).{detail}\n{hint.strip()}",
+            title="Certificate not trusted",
+        )
+    if detail:
+        error.fingerprint = fingerprint_of(der)
+    return error
+
+
 def translate(
     exc: BaseException, endpoint: Endpoint, fetch_certificate: Callable[[], bytes] | None = None
 ) -> MailError:
@@ -159,28 +196,7 @@ def translate(
     if isinstance(exc, MailError):
         return exc
     if isinstance(exc, ssl.SSLCertVerificationError):
-        detail = ""
-        if fetch_certificate is not None:
-            with contextlib.suppress(Exception):  # the certificate is extra detail
-                detail = "\n" + certificate_summary(fetch_certificate())
-        code = exc.verify_code
-        reason = safe_line(str(exc.verify_message or exc.reason or "verification failed"))
-        if code in (62, 64) or "mismatch" in reason.lower():
-            return TlsError(
-                f"The certificate of {where} is not valid for the name {endpoint.host!r} "
-                f"(hostname mismatch).{detail}",
-                title="Certificate name mismatch",
-            )
-        if code == 10 or "expired" in reason.lower():
-            return TlsError(f"The certificate of {where} has expired.{detail}")
-        hint = (
-            " If this is your own server, trust its CA with ca_file, or pin this fingerprint with "
-            "tls_fingerprint in the account's settings."
-        )
-        return TlsError(
-            f"The certificate of {where} is not trusted ({reason}).{detail}\n{hint.strip()}",
-            title="Certificate not trusted",
-        )
+        return _untrusted(exc, endpoint, fetch_certificate)
     if isinstance(exc, ssl.SSLError):
         reason = safe_line(exc.reason or str(exc))
         hint = ""

@@ -362,6 +362,16 @@ class Secrets:
             self._memory[key] = password
             return status
 
+    def remember(self, account_id: str, password: str, role: Role = Role.INCOMING) -> None:
+        """Keep a password in memory only, for this session (nothing is written anywhere)."""
+        with self._lock:
+            self._memory[account_key(account_id, role)] = password
+
+    def unlock_vault(self) -> None:
+        """Open the existing vault now (asking its passphrase), so later reads need no prompt."""
+        with self._lock:
+            self._open_vault(create=False)
+
     def forget(self, account_id: str) -> list[str]:
         """Remove the account's passwords from every store; return where they were removed."""
         removed: list[str] = []

@@ -44,6 +44,9 @@ class TlsError(MailError):
     """TLS failed: untrusted or mismatched certificate, STARTTLS missing or refused."""
 
     title = "Insecure connection refused"
+    fingerprint: str | None = None
+    """SHA-256 of the certificate that was seen and refused (``AB:CD:...``), when known: what
+    a person may choose to trust for this account (tls_fingerprint)."""
 
 
 class AuthError(MailError):

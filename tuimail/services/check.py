@@ -20,6 +20,11 @@ _PROBES: dict[Protocol, Callable[[str, Role, Endpoint, str], ServerReport]] = {
 }
 
 
+def probe_endpoint(account_id: str, role: Role, endpoint: Endpoint, password: str) -> ServerReport:
+    """Connect to one server, check TLS and log in with this password; the report says how."""
+    return _PROBES[endpoint.protocol](account_id, role, endpoint, password)
+
+
 def check_server(
     account: Account, role: Role, endpoint: Endpoint, secrets: Secrets
 ) -> ServerReport:
@@ -35,7 +40,7 @@ def check_server(
             security=endpoint.security,
             error=exc,
         )
-    return _PROBES[endpoint.protocol](account.id, role, endpoint, password)
+    return probe_endpoint(account.id, role, endpoint, password)
 
 
 def check_accounts(

@@ -87,6 +87,11 @@ class Mailbox:
         found = folder_store.folders(self.db, account)
         return sorted(found, key=lambda f: (f.account, rank[f.role], f.name.casefold()))
 
+    def forget_account(self, account: str) -> int:
+        """Drop the account's cached mail (the server's copy stays); how many messages went."""
+        with transaction(self.db):
+            return folder_store.forget_account(self.db, account)
+
     def ids_with_message_id(self, account: str, message_id: str) -> list[int]:
         """Row ids of an account's cached messages with this Message-ID."""
         folders = self.folder_ids(account, None) if self.folders(account) else []

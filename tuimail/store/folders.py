@@ -176,3 +176,21 @@ def ids_with_role(db: sqlite3.Connection, role: FolderRole, accounts: list[str])
             (role.value, *accounts),
         )
     ]
+
+
+def forget_account(db: sqlite3.Connection, account: str) -> int:
+    """Drop every cached folder, message and queued action of an account; messages dropped.
+
+    The caller commits (the cache is only a copy: the mail on the server is not touched).
+    """
+    (count,) = db.execute(
+        "SELECT count(*) FROM message WHERE folder_id IN (SELECT id FROM folder WHERE account = ?)",
+        (account,),
+    ).fetchone()
+    db.execute("DELETE FROM pending_action WHERE account = ?", (account,))
+    db.execute(
+        "DELETE FROM message WHERE folder_id IN (SELECT id FROM folder WHERE account = ?)",
+        (account,),
+    )
+    db.execute("DELETE FROM folder WHERE account = ?", (account,))
+    return int(count)

@@ -106,8 +106,16 @@ def login(client: Any, endpoint: Endpoint, password: str) -> None:
     """Log in, refusing to send the password unencrypted unless the endpoint allows it."""
     encrypted = isinstance(client.socket(), ssl.SSLSocket)
     refuse_plaintext_password(endpoint, encrypted)
-    if not encrypted and "LOGINDISABLED" in capabilities(client):
-        raise AuthError(f"{endpoint.address} does not allow logging in without encryption.")
+    caps = capabilities(client)
+    if "LOGINDISABLED" in caps:
+        if not encrypted:
+            raise AuthError(f"{endpoint.address} does not allow logging in without encryption.")
+        offered = " ".join(cap.removeprefix("AUTH=") for cap in caps if cap.startswith("AUTH="))
+        raise AuthError(
+            f"{endpoint.address} does not accept a password login (LOGINDISABLED); it offers: "
+            f"{offered or 'nothing'}.",
+            title="No common login method",
+        )
     try:
         client.login(endpoint.username, password)
     except LoginError as exc:
