@@ -17,6 +17,7 @@ from tuimail.cli import commands
 from tuimail.config.paths import CONFIG_ENV, Paths, default_paths
 from tuimail.config.secrets import Secrets
 from tuimail.config.settings import Settings, load_settings
+from tuimail.config.vault import Vault
 from tuimail.mime.sanitize import safe_text
 from tuimail.model.account import Role
 from tuimail.model.errors import ConfigError, MailError, SecretError
@@ -77,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     forget.add_argument("account")
     actions.add_parser("where", help="say where passwords are kept here, and why", parents=[common])
+    subcommands.add_parser(
+        "setup",
+        parents=[common],
+        help="add an account: type an address and a password, tuimail finds and tests the rest",
+        description="Open the setup wizard: tuimail looks up the settings for the address, "
+        "logs in to the servers for real, then saves the account and opens it.",
+    )
     commands.add_mail_commands(subcommands, common)
     commands.add_send_commands(subcommands, common)
     return parser
@@ -105,14 +113,17 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _run_app(paths: Paths, settings: Settings, *, demo: bool) -> int:
+def _run_app(paths: Paths, settings: Settings, *, demo: bool, start_setup: bool = False) -> int:
     """The full-screen app (imported only here: scripts never load Textual)."""
     from tuimail.services.client import MailClient  # noqa: PLC0415 - keeps scripts light
+    from tuimail.services.setup import AccountSetup  # noqa: PLC0415
     from tuimail.ui.app import TuimailApp  # noqa: PLC0415 - Textual loads only for the app
 
     secrets = Secrets(
         paths.vault_file, settings.secret_store, settings.keyring_timeout
     )  # no prompts while the app owns the terminal: a missing password is reported instead
+    if not demo and settings.accounts and Vault.exists(paths.vault_file):
+        _unlock_vault_first(secrets)
     client = MailClient(
         paths,
         settings.accounts,
@@ -120,9 +131,29 @@ def _run_app(paths: Paths, settings: Settings, *, demo: bool) -> int:
         cache_file=commands.cache_file(paths),
         demo=demo,
     )
-    app = TuimailApp(client, keymap=dict(settings.keys), config_file=str(paths.config_file))
+    setup = None if demo else AccountSetup(paths, secrets, cache_file=commands.cache_file(paths))
+    app = TuimailApp(
+        client,
+        keymap=dict(settings.keys),
+        config_file=str(paths.config_file),
+        setup=setup,
+        start_setup=start_setup,
+    )
     app.run()
     return app.return_code or EXIT_OK
+
+
+def _unlock_vault_first(secrets: Secrets) -> None:
+    """Passwords in the vault: ask its passphrase on the terminal before the app takes it over."""
+    if secrets.status().kind != "vault":
+        return
+    secrets.ask_passphrase = _tty_prompt
+    try:
+        secrets.unlock_vault()
+    except SecretError as exc:
+        sys.stderr.write(f"tuimail: {exc.message} The app opens; mail that needs it waits.\n")
+    finally:
+        secrets.ask_passphrase = None
 
 
 def _tty_question(prompt: str) -> str:
@@ -278,14 +309,21 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             named = args.config is not None or bool(os.environ.get(CONFIG_ENV))
             settings = load_settings(paths.config_file, must_exist=named)
             if args.command is None and not settings.accounts:
+                if _interactive():  # the setup wizard
+                    return _run_app(paths, settings, demo=False)
                 ask = _tty_question if _has_terminal() and sys.stdin.isatty() else None
                 from tuimail.cli import mail  # noqa: PLC0415
 
-                if _interactive() and not mail.discover_local():
-                    return _run_app(paths, settings, demo=False)
                 return mail.welcome(paths, settings, out, ask)
             if args.command is None and _interactive():
                 return _run_app(paths, settings, demo=False)
+            if args.command == "setup":
+                if not _interactive():
+                    raise ConfigError(
+                        "tuimail setup needs a terminal. In a script, write the settings file "
+                        f"{paths.config_file} (see Settings in the README)."
+                    )
+                return _run_app(paths, settings, demo=False, start_setup=True)
         if args.command == "check":
             return _check(args, paths, settings, out)
         if args.command == "password":

@@ -620,6 +620,7 @@ def welcome(paths: Paths, settings: Settings, out: TextIO, ask: Callable[[str], 
     """``tuimail`` with no account yet: point at the demo, and offer mail found on this machine."""
     out.write(
         "No account is set up yet.\n"
+        f"  Add one (in a terminal):        {program()} setup\n"
         f"  Try tuimail on a demo mailbox:  {program()} --demo\n"
         f"  Or write the settings file:     {paths.config_file} (see Settings in the README)\n"
     )

@@ -305,20 +305,16 @@ def try_login(
     return LoginTest(tuple(reports), tuple(failures))
 
 
-def trust(account: Account, fingerprint: str) -> Account:
-    """The account with this certificate pinned on every server that showed it."""
+def trust(account: Account, failures: Sequence[LoginFailure]) -> Account:
+    """The account with each refused certificate of these failures pinned on its server."""
+    pins = {f.endpoint.address: f.fingerprint for f in failures if f.fingerprint}
 
-    def pinned(endpoint: Endpoint | None, failures: Sequence[str]) -> Endpoint | None:
-        if endpoint is None or endpoint.address not in failures:
+    def pinned(endpoint: Endpoint | None) -> Endpoint | None:
+        if endpoint is None or endpoint.address not in pins:
             return endpoint
-        return replace(endpoint, tls_fingerprint=fingerprint)
+        return replace(endpoint, tls_fingerprint=pins[endpoint.address])
 
-    addresses = [e.address for _, e in account.endpoints]
-    return replace(
-        account,
-        incoming=pinned(account.incoming, addresses),
-        outgoing=pinned(account.outgoing, addresses),
-    )
+    return replace(account, incoming=pinned(account.incoming), outgoing=pinned(account.outgoing))
 
 
 # -- saving ------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from tuimail.ui.screens.inbox import InboxScreen
 from tuimail.ui.text import error_text
 
 if TYPE_CHECKING:
+    from tuimail.model.account import Account
+    from tuimail.services.setup import AccountSetup, Saved
     from tuimail.ui.screens.reader import ReaderScreen
 
 Editor = Callable[[str], str]
@@ -59,6 +61,7 @@ class TuimailApp(App[None]):
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("c", "compose_new", "Compose", id="app.compose", show=False),
         Binding("ctrl+t", "toggle_theme", "Light/dark", id="app.theme", show=False),
+        Binding("A", "accounts", "Accounts", id="app.accounts", show=False),
     ]
 
     def __init__(
@@ -69,8 +72,13 @@ class TuimailApp(App[None]):
         editor: Editor | None = None,
         config_file: str = "",
         sync_on_start: bool = True,
+        setup: AccountSetup | None = None,
+        start_setup: bool = False,
     ) -> None:
         super().__init__()
+        self.setup = setup
+        """Adds, edits and removes accounts; None where the settings cannot be changed (demo)."""
+        self.start_setup = start_setup
         self.client = client
         self.user_keymap = dict(keymap or {})
         self.editor = editor
@@ -83,9 +91,14 @@ class TuimailApp(App[None]):
         if os.environ.get("NO_COLOR"):
             self.theme = "textual-ansi"
         if self.client is None or not self.client.accounts:
+            if self.setup is not None:
+                self.open_setup(first_run=True)
+                return
             self.push_screen(NoAccountScreen(self.config_file))
             return
         self.push_screen(InboxScreen(self.client, sync_on_start=self.sync_on_start))
+        if self.start_setup and self.setup is not None:
+            self.open_setup(first_run=True)
 
     def compose(self) -> ComposeResult:
         yield from ()
@@ -144,6 +157,106 @@ class TuimailApp(App[None]):
             ConfirmDialog("A message you are writing is not saved. Quit anyway?"),
             callback=answered,
         )
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def open_setup(self, *, editing: Account | None = None, first_run: bool = False) -> None:
+        """The setup wizard: add an account, or edit one (the same form, prefilled)."""
+        if self.setup is None:
+            return
+        from tuimail.ui.screens.setup import SetupScreen  # noqa: PLC0415 - loaded when used
+
+        leave_when_cancelled = first_run and (self.start_setup or not self._accounts())
+        self.push_screen(
+            SetupScreen(self.setup, editing=editing, first_run=first_run),
+            callback=partial(self._setup_done, leave_when_cancelled),
+        )
+
+    def _accounts(self) -> tuple[Account, ...]:
+        return self.client.accounts if self.client is not None else ()
+
+    def _setup_done(self, leave_when_cancelled: bool, saved: Saved | None) -> None:
+        if saved is None:
+            if leave_when_cancelled:
+                self.exit()
+            return
+        self.start_setup = False
+        self.call_later(self._open_accounts, saved.settings.accounts)
+
+    async def _open_accounts(self, accounts: tuple[Account, ...]) -> None:
+        """Start over on these accounts: a new client, the inbox, its first sync."""
+        if self.setup is None:
+            return
+        self.client = self.setup.client(accounts)
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        if not accounts:
+            self.open_setup(first_run=True)
+            return
+        await self.push_screen(InboxScreen(self.client, sync_on_start=self.sync_on_start))
+
+    def action_accounts(self) -> None:
+        """Account management: add, edit or remove."""
+        if self.setup is None:
+            self.notify("Accounts cannot be changed here (the demo).", markup=False)
+            return
+        from tuimail.ui.screens.accounts import AccountsScreen  # noqa: PLC0415 - when used
+
+        self.push_screen(
+            AccountsScreen(self._accounts(), str(self.setup.config_file)),
+            callback=self._account_chosen,
+        )
+
+    def _account_chosen(self, choice: tuple[str, str] | None) -> None:
+        if choice is None:
+            return
+        what, account_id = choice
+        if what == "add":
+            self.open_setup()
+            return
+        account = next((a for a in self._accounts() if a.id == account_id), None)
+        if account is None:
+            return
+        if what == "edit":
+            if account.incoming is None:
+                self.notify(
+                    "This account reads local files: edit it in the settings file.", markup=False
+                )
+                return
+            self.open_setup(editing=account)
+            return
+        question = Text(f"Remove the account {account.id!r} ({account.email})?\n\n")
+        question.append(
+            "Its settings leave the settings file (the rest of the file stays as it is) and its "
+            "stored password is forgotten. The mail on the server is not touched; tuimail's "
+            "copy of it cached on this computer is deleted."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._remove_account(account.id)
+
+        self.push_screen(
+            ConfirmDialog(question, title="Remove account", yes="Remove"), callback=answered
+        )
+
+    @work(thread=True, group="accounts", exit_on_error=False)
+    def _remove_account(self, account_id: str) -> None:
+        if self.setup is None:
+            return
+        try:
+            settings, dropped = self.setup.remove(account_id)
+        except MailError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        self.call_from_thread(
+            self.notify,
+            f"Removed {account_id!r}: {dropped} cached messages deleted; "
+            "the server keeps its mail.",
+            title="Account removed",
+            markup=False,
+        )
+        self.call_from_thread(self.call_later, self._open_accounts, settings.accounts)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
