@@ -11,7 +11,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from fakeserver.certs import CertFiles, make_ca
+from fakeserver.server import ScriptedServer, closed_port, imap_script, secret_in, smtp_script
 from helpers.setup import (
+    Servers,
     discovery_for,
     file_keyring,
     settle,
@@ -22,6 +25,7 @@ from helpers.setup import (
 )
 from mailstack.stack import MailStack
 
+from tuimail.model.account import Protocol, Security
 from tuimail.ui.screens.inbox import InboxScreen
 from tuimail.ui.screens.setup import SetupScreen
 from tuimail.ui.widgets.message_list import MessageList
@@ -147,7 +151,8 @@ def test_untrusted_certificate_trusted_for_the_account(
                 await settle(app, pilot)
                 failure = shown(app, "#test-failure")
                 assert "Incoming server: Certificate not trusted" in failure
-                assert f"SHA-256 {fingerprint}" in failure
+                assert f"SHA-256 {fingerprint[:48]}" in failure  # on two lines, to fit 80 columns
+                assert fingerprint[48:] in failure
                 assert app.focused is not None
                 assert app.focused.id == "trust"
                 await pilot.press("enter")  # trust it
@@ -159,3 +164,100 @@ def test_untrusted_certificate_trusted_for_the_account(
     account = settings["accounts"]["example"]
     assert account["incoming"]["tls_fingerprint"] == fingerprint
     assert account["outgoing"]["tls_fingerprint"] == _stack_fingerprint(mailstack)
+
+
+def _failure_after_test(
+    app_root: Path,
+    discover: object,
+    password: str = "a-password-0xC0FFEE",  # noqa: S107
+) -> str:
+    """Run the wizard to the login test and return what its failure panel says."""
+    app, setup = wizard_app(app_root, discover)  # type: ignore[arg-type]
+    said: list[str] = []
+
+    async def scenario() -> None:
+        with file_keyring(app_root / "keyring.json"):
+            async with app.run_test(size=(80, 24)) as pilot:
+                await type_address(pilot, "alice@example.test", password)
+                await settle(app, pilot)
+                app.screen.query_one("#test").focus()
+                await pilot.press("enter")
+                await settle(app, pilot)
+                said.append(shown(app, "#test-failure"))
+                assert password not in app.export_screenshot()
+
+    _run(scenario())
+    assert not setup.config_file.exists()
+    return said[0]
+
+
+@pytest.mark.mailstack
+def test_unreachable_port(mailstack: MailStack, trusted_stack_ca: None, tmp_path: Path) -> None:
+    with closed_port() as port:
+        servers = Servers(
+            (Protocol.IMAP, "localhost", port, Security.TLS), ("localhost", port, Security.TLS)
+        )
+        failure = _failure_after_test(tmp_path, discovery_for(servers, "alice"))
+    assert "Incoming server: Server unreachable" in failure
+    assert f"tuimail could not reach localhost:{port}" in failure
+    assert "refused the connection" in failure
+
+
+@pytest.fixture(scope="module")
+def fake_pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CertFiles]:
+    """A CA (trusted through SSL_CERT_FILE together with the stack's) and a localhost cert."""
+    path = tmp_path_factory.mktemp("setup-pki")
+    ca = make_ca(path, "tuimail setup test CA")
+    return ca.cert_path, ca.issue(path, ["localhost", "127.0.0.1"])
+
+
+@pytest.fixture
+def trust_both(
+    mailstack: MailStack,
+    fake_pki: tuple[Path, CertFiles],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> CertFiles:
+    bundle = tmp_path / "cas.pem"
+    bundle.write_bytes(mailstack.ca_file.read_bytes() + fake_pki[0].read_bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    return fake_pki[1]
+
+
+@pytest.mark.mailstack
+def test_no_common_login_method(
+    mailstack: MailStack, trust_both: CertFiles, tmp_path: Path
+) -> None:
+    script = smtp_script(
+        cert=trust_both, implicit_tls=True, tls_extensions=["PIPELINING", "AUTH CRAM-SHA256 GSSAPI"]
+    )
+    with ScriptedServer(script) as smtp:
+        servers = Servers(
+            (Protocol.IMAP, "localhost", mailstack.imaps, Security.TLS),
+            ("localhost", smtp.port, Security.TLS),
+        )
+        password = mailstack.password("alice")
+        failure = _failure_after_test(tmp_path / "app", discovery_for(servers, "alice"), password)
+        assert secret_in(smtp.captured, password) == []  # never sent to a method it cannot use
+    assert "Incoming server" not in failure  # Dovecot accepted the login
+    assert "Outgoing server: No common login method" in failure
+    assert "it offers: CRAM-SHA256 GSSAPI" in failure
+
+
+@pytest.mark.mailstack
+def test_oauth2_required(mailstack: MailStack, trust_both: CertFiles, tmp_path: Path) -> None:
+    caps = ["IMAP4rev1", "AUTH=XOAUTH2", "AUTH=OAUTHBEARER", "LOGINDISABLED"]
+    script = imap_script(
+        cert=trust_both, implicit_tls=True, capabilities=caps, tls_capabilities=caps
+    )
+    with ScriptedServer(script) as imap:
+        servers = Servers(
+            (Protocol.IMAP, "localhost", imap.port, Security.TLS),
+            ("localhost", mailstack.smtps, Security.TLS),
+        )
+        password = mailstack.password("alice")
+        failure = _failure_after_test(tmp_path / "app", discovery_for(servers, "alice"), password)
+        assert secret_in(imap.captured, password) == []
+    assert "Incoming server: OAuth2 sign-in required" in failure
+    assert "Test stack accepts only OAuth2" in failure
+    assert "Outgoing server" not in failure

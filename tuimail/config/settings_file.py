@@ -17,7 +17,7 @@ from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import Comment, Table, Whitespace
+from tomlkit.items import Comment, InlineTable, Table, Whitespace
 
 from tuimail.config.settings import Settings, parse_settings
 from tuimail.model.account import Account, Endpoint, Pop3Options, Protocol, Role
@@ -85,6 +85,13 @@ def _table(values: dict[str, Any]) -> Table:
     return table
 
 
+def _inline(values: dict[str, Any]) -> InlineTable:
+    table = tomlkit.inline_table()
+    for key, value in values.items():
+        table[key] = _inline(value) if isinstance(value, dict) else value
+    return table
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -147,7 +154,8 @@ def add_account(path: Path, account: Account) -> Settings:
         # e.g. accounts written as one inline table: edit the document instead of appending
         document = _document(path, text)
         accounts = document.setdefault("accounts", tomlkit.table(is_super_table=True))
-        accounts[account.id] = _table(account_values(account))
+        values = account_values(account)
+        accounts[account.id] = _inline(values) if isinstance(accounts, InlineTable) else values
         appended = tomlkit.dumps(document)
     return _write(path, appended)
 

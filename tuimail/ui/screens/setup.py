@@ -86,6 +86,7 @@ class SetupScreen(Screen[Saved | None]):
     SetupScreen ContentSwitcher { height: 1fr; }
     SetupScreen .step { padding: 0 1; height: 1fr; }
     SetupScreen .field { height: 1; margin-top: 1; }
+    SetupScreen #settings .field { margin-top: 0; }
     SetupScreen .field-label { width: 16; }
     SetupScreen .field Input { width: 1fr; }
     SetupScreen .field Select { width: 1fr; }
@@ -373,9 +374,10 @@ class SetupScreen(Screen[Saved | None]):
         self._discover(email, self._generation, self.cancel)
 
     def _update_looking(self, email: str) -> None:
-        text = Text(f"Looking up the settings for {safe_line(email)}...\n\n", style="bold")
+        text = Text()
+        text.append(f"Looking up the settings for {safe_line(email)}...\n\n", style="bold")
         for line in self._progress[-12:]:
-            text.append(f"  {safe_line(line)}\n")
+            text.append(f"• {safe_line(line)}\n")
         self.query_one("#looking-text", Static).update(text)
 
     @work(thread=True, exclusive=True, group="setup-discovery", exit_on_error=False)
@@ -659,10 +661,10 @@ class SetupScreen(Screen[Saved | None]):
                 if tls is not None:
                     trust_kind = "pinned certificate" if tls.pinned else "verified certificate"
                     how = f" ({safe_line(tls.version)}, {trust_kind})"
-                self._test_lines.append(Text(f"  ok: logged in{how}", style="green"))
+                self._test_lines.append(Text(f"• ok: logged in{how}", style="green"))
             else:
                 title = report.error.title if report.error else "failed"
-                self._test_lines.append(Text(f"  failed: {safe_line(title)}", style="red"))
+                self._test_lines.append(Text(f"• failed: {safe_line(title)}", style="red"))
         self._render_test_log()
 
     def _test_error(self, generation: int, error: MailError) -> None:
@@ -704,7 +706,11 @@ class SetupScreen(Screen[Saved | None]):
             text.append(f"{where}: {failure.title}\n", style="bold red")
             text.append(safe_text(failure.advice))
             if failure.fingerprint:
-                text.append(f"\nSHA-256 {failure.fingerprint}", style="bold")
+                half = len(failure.fingerprint) // 2 + 1  # two lines of 16 pairs: fits 80
+                text.append(
+                    f"\nSHA-256 {failure.fingerprint[:half]}\n        {failure.fingerprint[half:]}",
+                    style="bold",
+                )
             if failure.help_url:
                 text.append(f"\nHelp: {safe_line(failure.help_url)}")
             text.append("\nIt said: ", style="dim")
@@ -713,7 +719,9 @@ class SetupScreen(Screen[Saved | None]):
         self.query_one("#retry", Button).display = True
         trust_button = self.query_one("#trust", Button)
         trust_button.display = bool(self._untrusted)
-        (trust_button if self._untrusted else self.query_one("#testing-back", Button)).focus()
+        focus = trust_button if self._untrusted else self.query_one("#testing-back", Button)
+        focus.focus()
+        self.call_after_refresh(focus.scroll_visible)
 
     @on(Button.Pressed, "#trust")
     def _trust(self) -> None:
