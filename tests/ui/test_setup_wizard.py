@@ -10,6 +10,8 @@ import tomllib
 from email.message import EmailMessage
 from pathlib import Path
 
+import keyring
+import keyring.backends.fail
 import pytest
 from fakeserver.certs import CertFiles, make_ca
 from fakeserver.server import ScriptedServer, closed_port, imap_script, secret_in, smtp_script
@@ -24,7 +26,9 @@ from helpers.setup import (
     wizard_app,
 )
 from mailstack.stack import MailStack
+from textual.widgets import Static
 
+from tuimail.config.vault import Vault
 from tuimail.model.account import Protocol, Security
 from tuimail.ui.screens.inbox import InboxScreen
 from tuimail.ui.screens.setup import SetupScreen
@@ -261,3 +265,109 @@ def test_oauth2_required(mailstack: MailStack, trust_both: CertFiles, tmp_path: 
     assert "Incoming server: OAuth2 sign-in required" in failure
     assert "Test stack accepts only OAuth2" in failure
     assert "Outgoing server" not in failure
+
+
+@pytest.mark.mailstack
+def test_no_keyring_over_ssh_offers_the_vault(
+    mailstack: MailStack,
+    trusted_stack_ca: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No keyring (keyring's fail backend, as over SSH): the choices, and the vault works."""
+    monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 5000 10.0.0.2 22")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    password = mailstack.password("alice")
+    app, setup = wizard_app(tmp_path, discovery_for(stack_servers(mailstack), "alice"))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await type_address(pilot, mailstack.address("alice"), password)
+            await settle(app, pilot)
+            app.screen.query_one("#test").focus()
+            await pilot.press("enter")
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, SetupScreen)
+            assert screen.step == "store"
+            assert "no keyring over this SSH session" in shown(app, "#password-why")
+            assert "tuimail asks for the passphrase" in shown(app, "#place-note")
+            await pilot.press("down")  # the choices are explained as the cursor moves
+            await pilot.press("enter")
+            assert "runs this command" in shown(app, "#place-note")
+            await pilot.press("up", "enter")
+            screen.query_one("#passphrase").focus()
+            await pilot.press(*"vault-pass-1", "tab", *"vault-pass-1", "enter")
+            await settle(app, pilot)
+            assert screen.step == "saved", shown(app, "#setup-error")
+            assert "in the encrypted vault" in shown(app, "#saved-text")
+
+    try:
+        _run(scenario())
+    finally:
+        keyring.set_keyring(previous)
+    assert setup.paths.vault_file.exists()
+    assert password.encode() not in setup.paths.vault_file.read_bytes()
+    vault = Vault.open(setup.paths.vault_file, "vault-pass-1")
+    assert vault.get("example") == password
+
+
+@pytest.mark.mailstack
+def test_accounts_edit_and_remove(
+    mailstack: MailStack, trusted_stack_ca: None, tmp_path: Path
+) -> None:
+    """A, then edit (prefilled; empty password keeps it) and remove (asked first)."""
+    password = mailstack.password("alice")
+    app, setup = wizard_app(tmp_path, discovery_for(stack_servers(mailstack), "alice"))
+    setup.config_file.parent.mkdir(parents=True)
+    setup.config_file.write_text('# mine\n[keys]\n"inbox.delete" = "x"  # I like x\n')
+
+    async def scenario() -> None:
+        with file_keyring(tmp_path / "keyring.json"):
+            async with app.run_test(size=(80, 24)) as pilot:
+                await type_address(pilot, mailstack.address("alice"), password)
+                await settle(app, pilot)
+                app.screen.query_one("#test").focus()
+                await pilot.press("enter")
+                await settle(app, pilot)
+                await pilot.press("enter")  # open my mail
+                await settle(app, pilot, rounds=6)
+                assert isinstance(app.screen_stack[-1], InboxScreen)
+                await pilot.press("A")
+                await pilot.pause(0.1)
+                assert type(app.screen_stack[-1]).__name__ == "AccountsScreen"
+                await pilot.press("e")
+                await pilot.pause(0.1)
+                edit = app.screen_stack[-1]
+                assert isinstance(edit, SetupScreen)
+                assert edit.query_one("#email").value == mailstack.address("alice")  # type: ignore[attr-defined]
+                await pilot.press("enter", "enter")  # empty password: keep the stored one
+                await pilot.pause(0.1)
+                assert edit.step == "settings"
+                assert edit.query_one("#in-port").value == str(mailstack.imaps)  # type: ignore[attr-defined]
+                edit.query_one("#out-port").value = str(mailstack.submission)  # type: ignore[attr-defined]
+                edit.query_one("#out-security").value = Security.STARTTLS  # type: ignore[attr-defined]
+                edit.query_one("#test").focus()
+                await pilot.press("enter")
+                await settle(app, pilot)
+                assert edit.step == "saved", shown(app, "#test-failure")
+                assert "stays where it was kept" in shown(app, "#saved-text")
+                await pilot.press("enter")
+                await settle(app, pilot, rounds=6)
+                outgoing = tomllib.loads(setup.config_file.read_text())["accounts"]["example"]
+                assert outgoing["outgoing"]["port"] == mailstack.submission
+                await pilot.press("A", "d")
+                await pilot.pause(0.1)
+                question = app.screen_stack[-1].query_one(".dialog-text", Static).render()
+                assert "The mail on the server is not touched" in str(question)
+                await pilot.press("y")
+                await settle(app, pilot, rounds=6)
+                assert isinstance(app.screen_stack[-1], SetupScreen)  # no account left
+
+    _run(scenario())
+    text = setup.config_file.read_text()
+    assert text.startswith('# mine\n[keys]\n"inbox.delete" = "x"  # I like x\n')
+    assert "accounts" not in text
+    assert json.loads((tmp_path / "keyring.json").read_text()) == {}

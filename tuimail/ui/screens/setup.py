@@ -500,8 +500,10 @@ class SetupScreen(Screen[Saved | None]):
             self._set_server("in", choice)
             return
         security = self.query_one("#in-security", Select).value
-        if isinstance(security, Security):
-            self.query_one("#in-port", Input).value = str(DEFAULT_PORTS[(protocol, security)])
+        port = self.query_one("#in-port", Input)
+        others = {str(p) for (kind, _), p in DEFAULT_PORTS.items() if kind is not protocol}
+        if isinstance(security, Security) and (not port.value or port.value in others):
+            port.value = str(DEFAULT_PORTS[(protocol, security)])
         host = self.query_one("#in-host", Input)
         domain = self._domain()
         guesses = {Protocol.IMAP: f"imap.{domain}", Protocol.POP3: f"pop.{domain}"}
