@@ -9,6 +9,7 @@ import ssl
 import tomllib
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import keyring
 import keyring.backends.fail
@@ -26,13 +27,20 @@ from helpers.setup import (
     wizard_app,
 )
 from mailstack.stack import MailStack
-from textual.widgets import Static
+from textual.screen import Screen
+from textual.widgets import Input, Select, Static
 
 from tuimail.config.vault import Vault
 from tuimail.model.account import Protocol, Security
+from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.inbox import InboxScreen
 from tuimail.ui.screens.setup import SetupScreen
 from tuimail.ui.widgets.message_list import MessageList
+
+
+def _top(app: TuimailApp) -> Screen[Any]:
+    """The screen on top (a call, so that type narrowing does not stick to it)."""
+    return app.screen_stack[-1]
 
 
 def _run(coro: object) -> None:
@@ -87,7 +95,7 @@ def test_address_and_password_to_the_inbox(
                 assert "because a keyring answered" in saved
                 await pilot.press("enter")
                 await settle(app, pilot, rounds=6)
-                inbox = app.screen_stack[-1]
+                inbox = _top(app)
                 assert isinstance(inbox, InboxScreen)
                 messages = inbox.query_one(MessageList)
                 for _ in range(100):  # the first sync fills the list
@@ -334,21 +342,21 @@ def test_accounts_edit_and_remove(
                 await settle(app, pilot)
                 await pilot.press("enter")  # open my mail
                 await settle(app, pilot, rounds=6)
-                assert isinstance(app.screen_stack[-1], InboxScreen)
+                assert isinstance(_top(app), InboxScreen)
                 await pilot.press("A")
                 await pilot.pause(0.1)
-                assert type(app.screen_stack[-1]).__name__ == "AccountsScreen"
+                assert type(_top(app)).__name__ == "AccountsScreen"
                 await pilot.press("e")
                 await pilot.pause(0.1)
-                edit = app.screen_stack[-1]
+                edit = _top(app)
                 assert isinstance(edit, SetupScreen)
-                assert edit.query_one("#email").value == mailstack.address("alice")  # type: ignore[attr-defined]
+                assert edit.query_one("#email", Input).value == mailstack.address("alice")
                 await pilot.press("enter", "enter")  # empty password: keep the stored one
                 await pilot.pause(0.1)
                 assert edit.step == "settings"
-                assert edit.query_one("#in-port").value == str(mailstack.imaps)  # type: ignore[attr-defined]
-                edit.query_one("#out-port").value = str(mailstack.submission)  # type: ignore[attr-defined]
-                edit.query_one("#out-security").value = Security.STARTTLS  # type: ignore[attr-defined]
+                assert edit.query_one("#in-port", Input).value == str(mailstack.imaps)
+                edit.query_one("#out-port", Input).value = str(mailstack.submission)
+                edit.query_one("#out-security", Select).value = Security.STARTTLS
                 edit.query_one("#test").focus()
                 await pilot.press("enter")
                 await settle(app, pilot)
@@ -360,11 +368,11 @@ def test_accounts_edit_and_remove(
                 assert outgoing["outgoing"]["port"] == mailstack.submission
                 await pilot.press("A", "d")
                 await pilot.pause(0.1)
-                question = app.screen_stack[-1].query_one(".dialog-text", Static).render()
+                question = _top(app).query_one(".dialog-text", Static).render()
                 assert "The mail on the server is not touched" in str(question)
                 await pilot.press("y")
                 await settle(app, pilot, rounds=6)
-                assert isinstance(app.screen_stack[-1], SetupScreen)  # no account left
+                assert isinstance(_top(app), SetupScreen)  # no account left
 
     _run(scenario())
     text = setup.config_file.read_text()
