@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import ssl
+import threading
 import tomllib
 from email.message import EmailMessage
 from pathlib import Path
@@ -300,7 +301,8 @@ def test_no_keyring_over_ssh_offers_the_vault(
             screen = app.screen
             assert isinstance(screen, SetupScreen)
             assert screen.step == "store"
-            assert "no keyring over this SSH session" in shown(app, "#password-why")
+            why = shown(app, "#password-why")
+            assert "cannot go to a keyring here: no keyring over this SSH session" in why
             assert "tuimail asks for the passphrase" in shown(app, "#place-note")
             await pilot.press("down")  # the choices are explained as the cursor moves
             await pilot.press("enter")
@@ -379,3 +381,80 @@ def test_accounts_edit_and_remove(
     assert text.startswith('# mine\n[keys]\n"inbox.delete" = "x"  # I like x\n')
     assert "accounts" not in text
     assert json.loads((tmp_path / "keyring.json").read_text()) == {}
+
+
+@pytest.mark.mailstack
+def test_nothing_found_then_settings_by_hand(
+    mailstack: MailStack, trusted_stack_ca: None, tmp_path: Path
+) -> None:
+    """Discovery finds nothing: guesses to correct by hand, with tab, then the test passes."""
+
+    def nothing(email: str, **options: object) -> None:
+        return None
+
+    app, setup = wizard_app(tmp_path, nothing)
+
+    async def scenario() -> None:
+        with file_keyring(tmp_path / "keyring.json"):
+            async with app.run_test(size=(80, 24)) as pilot:
+                await type_address(pilot, "alice@example.test", mailstack.password("alice"))
+                await settle(app, pilot)
+                screen = _top(app)
+                assert isinstance(screen, SetupScreen)
+                assert screen.step == "settings"
+                assert "No settings were found for this address" in shown(app, "#found")
+                assert screen.query_one("#in-host", Input).value == "imap.example.test"
+                assert app.focused is screen.query_one("#in-host", Input)
+                await pilot.press("ctrl+u", *"localhost", "enter")  # to the port
+                await pilot.press("ctrl+u", *str(mailstack.imaps), "tab", "tab")  # past security
+                await pilot.press("ctrl+u", *"alice", "enter")
+                # the outgoing server: host, port, security, user
+                await pilot.press("ctrl+u", *"localhost", "enter")
+                await pilot.press("ctrl+u", *str(mailstack.smtps), "tab", "tab")
+                await pilot.press("ctrl+u", *"alice", "enter")  # enter on the last field tests
+                await settle(app, pilot)
+                assert screen.step == "saved", shown(app, "#test-failure") + shown(
+                    app, "#setup-error"
+                )
+
+    _run(scenario())
+    account = tomllib.loads(setup.config_file.read_text())["accounts"]["example"]
+    assert account["incoming"] == {
+        "protocol": "imap",
+        "host": "localhost",
+        "port": mailstack.imaps,
+        "security": "tls",
+        "username": "alice",
+    }
+    assert account["outgoing"]["port"] == mailstack.smtps
+
+
+def test_escape_stops_discovery(tmp_path: Path) -> None:
+    """Escape while looking: discovery is told to stop, and the settings are typed by hand."""
+    started = threading.Event()
+    seen: list[bool] = []
+
+    def slow(email: str, **options: Any) -> None:
+        options["on_progress"]("asking the provider list")
+        started.set()
+        cancel: threading.Event = options["cancel"]
+        seen.append(cancel.wait(10))  # a real discovery gives up when told
+
+    app, _ = wizard_app(tmp_path, slow)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await type_address(pilot, "alice@example.test", "pw-123456")
+            started.wait(10)
+            await pilot.pause(0.1)
+            screen = _top(app)
+            assert isinstance(screen, SetupScreen)
+            assert screen.step == "looking"
+            assert "asking the provider list" in shown(app, "#looking-text")
+            await pilot.press("escape")
+            assert screen.step == "settings"
+            assert "Stopped looking" in shown(app, "#found")
+            await settle(app, pilot)
+
+    _run(scenario())
+    assert seen == [True]

@@ -362,6 +362,31 @@ class Secrets:
             self._memory[key] = password
             return status
 
+    def store_in_vault(
+        self,
+        account_id: str,
+        password: str,
+        passphrase: str | None,
+        role: Role = Role.INCOMING,
+    ) -> StoreStatus:
+        """Keep a password in the vault, whatever the keyring: the vault is opened (or created)
+        with ``passphrase`` unless it is open already; nobody is asked."""
+        if not password:
+            raise SecretError("An empty password is not stored.")
+        key = account_key(account_id, role)
+        with self._lock:
+            if self._vault is None:
+                if not passphrase:
+                    raise SecretError("Type the vault's passphrase.")
+                self._vault = (
+                    Vault.open(self.vault_path, passphrase)
+                    if Vault.exists(self.vault_path)
+                    else Vault.create(self.vault_path, passphrase)
+                )
+            self._vault.set(key, password)
+            self._memory[key] = password
+        return StoreStatus("vault", f"in the encrypted vault {self.vault_path}", "")
+
     def remember(self, account_id: str, password: str, role: Role = Role.INCOMING) -> None:
         """Keep a password in memory only, for this session (nothing is written anywhere)."""
         with self._lock:

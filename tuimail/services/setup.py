@@ -455,33 +455,14 @@ class AccountSetup:
                 "The password is kept in memory only until tuimail quits, because you chose "
                 f"not to store it; store it later with: tuimail password set {account.id}"
             )
-        previous = self.secrets.ask_passphrase
-        answers = iter([passphrase, passphrase])
-        if passphrase is not None:
-            self.secrets.ask_passphrase = lambda _prompt: next(answers, None)
-        try:
-            if place is PasswordPlace.VAULT:
-                status = self._store_in_vault(account.id, password)
-            else:
-                status = self.secrets.store(account.id, password)
-        finally:
-            self.secrets.ask_passphrase = previous
+        if place is PasswordPlace.VAULT:
+            status = self.secrets.store_in_vault(account.id, password, passphrase)
+            return (
+                f"The password is stored {status.description}, because no keyring answers here "
+                "and you chose the vault; tuimail asks for its passphrase when it starts."
+            )
+        status = self.secrets.store(account.id, password)
         return f"The password is stored {status.description}, because {status.reason}."
-
-    def _store_in_vault(self, account_id: str, password: str) -> StoreStatus:
-        choice = self.secrets.choice
-        from tuimail.config.settings import SecretStoreChoice  # noqa: PLC0415
-
-        self.secrets.choice = SecretStoreChoice.VAULT
-        try:
-            self.secrets.store(account_id, password)
-        finally:
-            self.secrets.choice = choice
-        return StoreStatus(
-            "vault",
-            f"in the encrypted vault {self.secrets.vault_path}",
-            "no keyring answers here and you chose the vault",
-        )
 
     def remove(self, account_id: str) -> tuple[Settings, int]:
         """Take the account out of the settings, forget its passwords and drop its cached mail.

@@ -748,7 +748,7 @@ class SetupScreen(Screen[Saved | None]):
                 "exists. Type its passphrase to keep the password there, or choose another place."
             )
         else:
-            why = f"No keyring answers here ({reason}). Where should the password go?"
+            why = f"The password cannot go to a keyring here: {reason}. Where should it go?"
         self.query_one("#password-why", Static).update(Text(why))
         self._vault_exists = kind == "vault"
         self._show("store")
