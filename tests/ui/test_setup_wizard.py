@@ -458,3 +458,19 @@ def test_escape_stops_discovery(tmp_path: Path) -> None:
 
     _run(scenario())
     assert seen == [True]
+
+
+def test_app_keys_in_the_wizard_do_no_harm(tmp_path: Path) -> None:
+    """With no account yet, the app's own keys (c compose, A accounts) while a button has the
+    focus neither crash nor leave the wizard."""
+    app, _ = wizard_app(tmp_path, lambda email, **options: None)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            _top(app).query_one("#continue").focus()
+            await pilot.press("c", "A", "question_mark", "escape")
+            await pilot.pause(0.1)
+            assert isinstance(_top(app), SetupScreen)
+            assert app.return_code is None
+
+    _run(scenario())

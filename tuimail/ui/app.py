@@ -273,8 +273,8 @@ class TuimailApp(App[None]):
 
     def compose_message(self, source: tuple[str, int] | None) -> None:
         """Open the composer: a new message, or a reply/reply_all/forward of a message key."""
-        if self.client is None:
-            return
+        if self.client is None or not self.client.accounts:
+            return  # nothing to write from yet (the setup wizard is open)
         if source is None:
             account = self.client.accounts[0]
             self._open_composer(Draft(account=account.id))
