@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input, Static
 
 from tuimail.config.paths import Paths
 from tuimail.config.secrets import Secrets, StoreStatus
@@ -32,6 +33,7 @@ from tuimail.services.setup import (
     classify,
 )
 from tuimail.ui.app import TuimailApp
+from tuimail.ui.screens.setup import SetupScreen
 
 HOME = Path("/home/alice")
 FINGERPRINT = ":".join(["3F", "A9"] * 16)
@@ -147,40 +149,60 @@ def _app(setup: AccountSetup) -> TuimailApp:
 
 async def _address(pilot: Pilot[None]) -> None:
     await pilot.press(*"alice@example.org", "enter", *"secret-pw-1", "enter", *"Alice Liddell")
+    await _steady(pilot)
 
 
-async def _wait(pilot: Pilot[None]) -> None:
-    for _ in range(3):
+async def _wait(pilot: Pilot[None], step: str) -> None:
+    """Until the wizard shows ``step`` (worker results reach the screen a moment later)."""
+    for _ in range(200):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.05)
+        screen = pilot.app.screen
+        if isinstance(screen, SetupScreen) and screen.step == step and not screen.busy:
+            break
+    await _steady(pilot)
+
+
+async def _steady(pilot: Pilot[None]) -> None:
+    """A cursor that does not blink: the picture must not depend on when it is taken."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause(0.1)
 
 
 async def _to_settings(pilot: Pilot[None]) -> None:
     await _address(pilot)
     await pilot.press("enter")
-    await _wait(pilot)
+    await _wait(pilot, "settings")
 
 
-async def _to_test(pilot: Pilot[None]) -> None:
-    await _to_settings(pilot)
-    pilot.app.screen.query_one("#test").focus()
-    await pilot.press("enter")
-    await _wait(pilot)
+def _test_then(step: str) -> Callable[[Pilot[None]], Awaitable[None]]:
+    async def drive(pilot: Pilot[None]) -> None:
+        await _to_settings(pilot)
+        pilot.app.screen.query_one("#test").focus()
+        await pilot.press("enter")
+        await _wait(pilot, step)
+
+    return drive
 
 
 async def _looking(pilot: Pilot[None]) -> None:
     await _address(pilot)
     await pilot.press("enter")
-    await pilot.pause(0.3)
+    for _ in range(200):  # until both progress lines are on the screen
+        await pilot.pause(0.05)
+        if "asking..." in str(pilot.app.screen.query_one("#looking-text", Static).render()):
+            break
+    await _steady(pilot)
 
 
 STEPS: dict[str, tuple[str, bool, Callable[[Pilot[None]], Awaitable[None]]]] = {
     "address": ("keyring", False, _address),
     "looking": ("keyring", True, _looking),
     "settings": ("keyring", False, _to_settings),
-    "test-failed": ("fail", False, _to_test),
-    "password-place": ("no-keyring", False, _to_test),
-    "saved": ("keyring", False, _to_test),
+    "test-failed": ("fail", False, _test_then("testing")),
+    "password-place": ("no-keyring", False, _test_then("store")),
+    "saved": ("keyring", False, _test_then("saved")),
 }
 
 

@@ -64,6 +64,14 @@ _TLS = Security.TLS
 STEPS = ("address", "looking", "settings", "testing", "store", "saved")
 
 
+class NextField(Input):
+    """A field where enter moves to the next one, at once (typed-ahead keys follow the cursor)."""
+
+    async def action_submit(self) -> None:
+        """Enter: on to the next field."""
+        self.screen.focus_next()
+
+
 def _field(
     label: str, widget: Input | Select[object] | Checkbox, *, row_id: str = ""
 ) -> Horizontal:
@@ -104,6 +112,8 @@ class SetupScreen(Screen[Saved | None]):
     BINDINGS = [
         Binding("escape", "back", "Back / cancel", id="setup.back"),
     ]
+    AUTO_FOCUS = "Input"
+    """The first field (the password when editing: the address is fixed), not the scroll."""
 
     def __init__(
         self, setup: AccountSetup, *, editing: Account | None = None, first_run: bool = False
@@ -147,8 +157,9 @@ class SetupScreen(Screen[Saved | None]):
                 ),
                 classes="note",
             )
-            yield _field("Email address", Input(id="email", compact=True))
-            yield _field("Password", Input(id="password", password=True, compact=True))
+            editing = self.editing is not None  # the address names the account: fixed
+            yield _field("Email address", NextField(id="email", compact=True, disabled=editing))
+            yield _field("Password", NextField(id="password", password=True, compact=True))
             yield _field(
                 "Your name",
                 Input(id="name", placeholder="shown in From (optional)", compact=True),
@@ -172,15 +183,15 @@ class SetupScreen(Screen[Saved | None]):
                 "Protocol",
                 Select(_INCOMING_CHOICES, allow_blank=False, id="in-protocol", compact=True),
             )
-            yield _field("Host", Input(id="in-host", compact=True))
+            yield _field("Host", NextField(id="in-host", compact=True))
             yield _field(
-                "Port", Input(id="in-port", restrict=r"[0-9]*", compact=True), row_id="in-p"
+                "Port", NextField(id="in-port", restrict=r"[0-9]*", compact=True), row_id="in-p"
             )
             yield _field(
                 "Security",
                 Select(_SECURITY_CHOICES, allow_blank=False, id="in-security", compact=True),
             )
-            yield _field("User name", Input(id="in-user", compact=True))
+            yield _field("User name", NextField(id="in-user", compact=True))
             with Vertical(id="pop3-options"):
                 yield Static(Text(_POP3_NOTE), classes="note")
                 yield _field(
@@ -194,7 +205,7 @@ class SetupScreen(Screen[Saved | None]):
                 )
                 yield _field(
                     "Delete after",
-                    Input(
+                    NextField(
                         id="pop3-days",
                         restrict=r"[0-9]*",
                         placeholder="days (0: never)",
@@ -202,8 +213,8 @@ class SetupScreen(Screen[Saved | None]):
                     ),
                 )
             yield Static(Text("Outgoing mail (SMTP)"), classes="heading")
-            yield _field("Host", Input(id="out-host", compact=True))
-            yield _field("Port", Input(id="out-port", restrict=r"[0-9]*", compact=True))
+            yield _field("Host", NextField(id="out-host", compact=True))
+            yield _field("Port", NextField(id="out-port", restrict=r"[0-9]*", compact=True))
             yield _field(
                 "Security",
                 Select(_SECURITY_CHOICES, allow_blank=False, id="out-security", compact=True),
@@ -262,13 +273,17 @@ class SetupScreen(Screen[Saved | None]):
         if self.editing is not None:
             account = self.editing
             self.query_one("#email", Input).value = account.email
-            self.query_one("#email", Input).disabled = True
             self.query_one("#name", Input).value = account.name
             self.query_one("#password", Input).placeholder = "empty: keep the stored password"
             self.query_one("#manual", Button).display = False
             self._fill_from_account(account)
         self._show("address")
-        self.query_one("#password" if self.editing else "#email", Input).focus()
+        self.call_after_refresh(self._focus_first)
+
+    def _focus_first(self) -> None:
+        """The cursor in the first field, unless auto focus put it there and typing moved it."""
+        if not isinstance(self.focused, Input):
+            self.query_one("#password" if self.editing else "#email", Input).focus()
 
     # -- steps -----------------------------------------------------------------------------
 
@@ -289,6 +304,11 @@ class SetupScreen(Screen[Saved | None]):
         )
         if step not in {"address", "settings"}:
             self._error("")
+
+    @property
+    def busy(self) -> bool:
+        """True while a login test or saving runs."""
+        return self._busy
 
     @property
     def step(self) -> str:
@@ -325,14 +345,6 @@ class SetupScreen(Screen[Saved | None]):
         self.query_one("#in-host", Input).focus()
 
     # -- address ---------------------------------------------------------------------------
-
-    @on(Input.Submitted, "#email")
-    def _email_done(self) -> None:
-        self.query_one("#password", Input).focus()
-
-    @on(Input.Submitted, "#password")
-    def _password_done(self) -> None:
-        self.query_one("#name", Input).focus()
 
     @on(Input.Submitted, "#name")
     @on(Button.Pressed, "#continue")
@@ -568,10 +580,6 @@ class SetupScreen(Screen[Saved | None]):
     @on(Button.Pressed, "#settings-back")
     def _settings_back(self) -> None:
         self.action_back()
-
-    @on(Input.Submitted, "#in-host, #in-port, #in-user, #out-host, #out-port, #pop3-days")
-    def _next_field(self) -> None:
-        self.focus_next()
 
     @on(Input.Submitted, "#out-user")
     @on(Button.Pressed, "#test")
