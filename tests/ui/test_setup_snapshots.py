@@ -19,7 +19,7 @@ from textual.widgets import Input, Static
 from tuimail.config.paths import Paths
 from tuimail.config.secrets import Secrets, StoreStatus
 from tuimail.config.settings import Settings
-from tuimail.model.account import Account, Protocol, Role, Security
+from tuimail.model.account import Account, LocalSource, Protocol, Role, Security
 from tuimail.model.discovery import Discovery, ServerChoice, Source
 from tuimail.model.errors import AuthError, MailError, TlsError
 from tuimail.model.report import ServerReport
@@ -65,6 +65,9 @@ class StandInSetup(AccountSetup):
 
     def settings(self) -> Settings:
         return Settings(path=self.config_file)
+
+    def local_sources(self) -> list[LocalSource]:
+        return []  # what this machine holds must not change the pictures
 
     def discover(
         self,

@@ -474,3 +474,41 @@ def test_app_keys_in_the_wizard_do_no_harm(tmp_path: Path) -> None:
             assert app.return_code is None
 
     _run(scenario())
+
+
+def test_mail_on_this_machine_instead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An mbox in $MAIL: the first step offers it; one button and the app reads it."""
+    mbox = tmp_path / "mbox"
+    mbox.write_bytes(
+        b"From bob@example.test Thu Jan  1 00:00:00 2026\n"
+        b"From: bob@example.test\nTo: me@example.test\nSubject: Local hello\n\nHi.\n"
+    )
+    monkeypatch.setenv("MAIL", str(mbox))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("USER", "nobody-here-0")
+    app, setup = wizard_app(tmp_path / "app", lambda email, **options: None)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            assert str(mbox) in shown(app, "#local-note")
+            _top(app).query_one("#local").focus()
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert "No password is needed" in shown(app, "#saved-text")
+            await pilot.press("enter")
+            await settle(app, pilot, rounds=6)
+            inbox = _top(app)
+            assert isinstance(inbox, InboxScreen)
+            messages = inbox.query_one(MessageList)
+            for _ in range(100):
+                if messages.keys:
+                    break
+                await settle(app, pilot)
+            assert app.client is not None
+            subjects = [c.envelope.subject for c in app.client.envelopes(messages.keys)]
+            assert subjects == ["Local hello"]
+
+    _run(scenario())
+    account = tomllib.loads(setup.config_file.read_text())["accounts"]["local"]
+    assert account["incoming"] == {"protocol": "mbox", "path": str(mbox.resolve())}

@@ -58,8 +58,6 @@ def _pop3_values(options: Pop3Options) -> dict[str, Any]:
 
 def account_values(account: Account) -> dict[str, Any]:
     """An account as nested tables of plain values, in the order they are written."""
-    if account.incoming is None:
-        raise ConfigError("Only accounts with a mail server are written by tuimail setup.")
     values: dict[str, Any] = {}
     if account.name:
         values["name"] = account.name
@@ -70,10 +68,15 @@ def account_values(account: Account) -> dict[str, Any]:
         values["save_sent"] = False
     if account.sendmail:
         values["sendmail"] = account.sendmail
-    values["incoming"] = endpoint_values(account.incoming, Role.INCOMING)
+    if account.local is not None:
+        values["incoming"] = {"protocol": account.local.format.value, "path": account.local.path}
+    elif account.incoming is not None:
+        values["incoming"] = endpoint_values(account.incoming, Role.INCOMING)
+    else:
+        raise ConfigError(f"Account {account.id!r} has neither a server nor local mail.")
     if account.outgoing is not None:
         values["outgoing"] = endpoint_values(account.outgoing, Role.OUTGOING)
-    if account.incoming.protocol is Protocol.POP3:
+    if account.incoming is not None and account.incoming.protocol is Protocol.POP3:
         values["pop3"] = _pop3_values(account.pop3)
     return values
 

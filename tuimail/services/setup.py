@@ -7,8 +7,10 @@ report through callbacks and stop on a ``threading.Event``.
 from __future__ import annotations
 
 import enum
+import getpass
 import importlib
 import re
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +26,7 @@ from tuimail.model.account import (
     DEFAULT_PORTS,
     Account,
     Endpoint,
+    LocalSource,
     Pop3Options,
     Protocol,
     Role,
@@ -463,6 +466,41 @@ class AccountSetup:
             )
         status = self.secrets.store(account.id, password)
         return f"The password is stored {status.description}, because {status.reason}."
+
+    def local_sources(self) -> list[LocalSource]:
+        """Mail already on this machine ($MAIL, /var/mail/$USER, ~/Maildir) not yet configured."""
+        from tuimail.services.local import discover_local  # noqa: PLC0415
+
+        try:
+            known = {a.local.path for a in self.settings().accounts if a.local is not None}
+        except MailError:
+            known = set()
+        return [source for source in discover_local() if source.path not in known]
+
+    def add_local(self, sources: Sequence[LocalSource]) -> Saved:
+        """Accounts reading these local mailboxes, appended to the settings file."""
+        user = getpass.getuser()
+        address = f"{user}@{socket.getfqdn()}"
+        settings = self.settings()
+        taken = [a.id for a in settings.accounts]
+        added: list[Account] = []
+        for source in sources:
+            name = "local"
+            number = 2
+            while name in taken:
+                name = f"local{number}"
+                number += 1
+            taken.append(name)
+            account = Account(name, "", address, None, local=source)
+            settings = settings_file.add_account(self.config_file, account)
+            added.append(settings.account(name))
+        if not added:
+            raise ConfigError("No mail was found on this machine.")
+        return Saved(
+            added[0],
+            settings,
+            "No password is needed: tuimail reads the files on this machine directly.",
+        )
 
     def remove(self, account_id: str) -> tuple[Settings, int]:
         """Take the account out of the settings, forget its passwords and drop its cached mail.

@@ -31,7 +31,14 @@ from textual.widgets import (
 )
 
 from tuimail.mime.sanitize import safe_line, safe_text
-from tuimail.model.account import DEFAULT_PORTS, Account, Pop3Options, Protocol, Security
+from tuimail.model.account import (
+    DEFAULT_PORTS,
+    Account,
+    LocalSource,
+    Pop3Options,
+    Protocol,
+    Security,
+)
 from tuimail.model.discovery import Discovery, ServerChoice
 from tuimail.model.errors import MailError
 from tuimail.services.events import Event, ServerChecked, ServerCheckStarted
@@ -167,6 +174,9 @@ class SetupScreen(Screen[Saved | None]):
             with Horizontal(classes="buttons"):
                 yield Button(Content("Continue"), variant="primary", id="continue")
                 yield Button(Content("Enter settings by hand"), id="manual")
+            yield Static(id="local-note", classes="note")
+            with Horizontal(classes="buttons", id="local-row"):
+                yield Button(Content("Read the mail on this machine"), id="local")
 
     def _compose_looking(self) -> ComposeResult:
         with Vertical(id="looking", classes="step"):
@@ -279,6 +289,9 @@ class SetupScreen(Screen[Saved | None]):
             self._fill_from_account(account)
         self._show("address")
         self.call_after_refresh(self._focus_first)
+        self.query_one("#local-row").display = False
+        if self.editing is None:
+            self._find_local()
 
     def _focus_first(self) -> None:
         """The cursor in the first field, unless auto focus put it there and typing moved it."""
@@ -345,6 +358,39 @@ class SetupScreen(Screen[Saved | None]):
         self.query_one("#in-host", Input).focus()
 
     # -- address ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="setup-local", exit_on_error=False)
+    def _find_local(self) -> None:
+        try:
+            found = self.setup.local_sources()
+        except MailError:
+            return
+        if found:
+            self.app.call_from_thread(self._show_local, found)
+
+    def _show_local(self, found: list[LocalSource]) -> None:
+        self._local_sources = found
+        text = Text("Mail is already on this machine: ")
+        text.append(", ".join(safe_line(source.path) for source in found))
+        text.append(". tuimail can read it without a server or password.")
+        self.query_one("#local-note", Static).update(text)
+        self.query_one("#local-row").display = True
+
+    @on(Button.Pressed, "#local")
+    def _local_pressed(self) -> None:
+        sources: list[LocalSource] = getattr(self, "_local_sources", [])
+        if sources and not self._busy:
+            self._busy = True
+            self._add_local(sources)
+
+    @work(thread=True, exclusive=True, group="setup-save", exit_on_error=False)
+    def _add_local(self, sources: list[LocalSource]) -> None:
+        try:
+            saved = self.setup.add_local(sources)
+        except MailError as exc:
+            self.app.call_from_thread(self._save_failed, exc)
+            return
+        self.app.call_from_thread(self._saved, saved)
 
     @on(Input.Submitted, "#name")
     @on(Button.Pressed, "#continue")
@@ -846,8 +892,6 @@ class SetupScreen(Screen[Saved | None]):
 
     def _save_failed(self, error: MailError) -> None:
         self._busy = False
-        if self.step != "store":
-            self._show("testing")
         self._error(f"Not saved: {error.title}: {error.message}")
 
     def _saved(self, saved: Saved) -> None:
