@@ -290,6 +290,7 @@ class SetupScreen(Screen[Saved | None]):
         self._show("address")
         self.call_after_refresh(self._focus_first)
         self.query_one("#local-row").display = False
+        self.query_one("#local-note").display = False
         if self.editing is None:
             self._find_local()
 
@@ -374,6 +375,7 @@ class SetupScreen(Screen[Saved | None]):
         text.append(", ".join(safe_line(source.path) for source in found))
         text.append(". tuimail can read it without a server or password.")
         self.query_one("#local-note", Static).update(text)
+        self.query_one("#local-note").display = True
         self.query_one("#local-row").display = True
 
     @on(Button.Pressed, "#local")
