@@ -49,6 +49,7 @@ from tuimail.services.setup import (
     PasswordPlace,
     Saved,
     ServerForm,
+    StoreStatus,
     check_email,
     suggest_account_id,
     trust,
@@ -139,6 +140,10 @@ class SetupScreen(Screen[Saved | None]):
         self._progress: list[str] = []
         self._test_lines: list[Text] = []
         self._untrusted: list[LoginFailure] = []
+        self._local_sources: list[LocalSource] = []
+        self._vault_exists = False
+        self.saved: Saved | None = None
+        """What was saved, once it was."""
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -380,7 +385,7 @@ class SetupScreen(Screen[Saved | None]):
 
     @on(Button.Pressed, "#local")
     def _local_pressed(self) -> None:
-        sources: list[LocalSource] = getattr(self, "_local_sources", [])
+        sources = self._local_sources
         if sources and not self._busy:
             self._busy = True
             self._add_local(sources)
@@ -735,7 +740,9 @@ class SetupScreen(Screen[Saved | None]):
         self.query_one("#test-failure", Static).update(text)
         self.query_one("#retry", Button).display = True
 
-    def _tested(self, generation: int, account: Account, result: LoginTest, status: object) -> None:
+    def _tested(
+        self, generation: int, account: Account, result: LoginTest, status: StoreStatus | None
+    ) -> None:
         if generation != self._generation:
             return
         self._busy = False
@@ -746,7 +753,7 @@ class SetupScreen(Screen[Saved | None]):
             self._show_failures(result)
             return
         self.account = account
-        kind = getattr(status, "kind", "keyring")
+        kind = status.kind if status is not None else "keyring"
         if self.editing is not None and not self.password:
             self._save(PasswordPlace.KEEP)
         elif kind == "keyring":
@@ -794,9 +801,9 @@ class SetupScreen(Screen[Saved | None]):
 
     # -- where the password goes -----------------------------------------------------------
 
-    def _ask_place(self, status: object) -> None:
-        reason = safe_line(str(getattr(status, "reason", "")))
-        kind = getattr(status, "kind", "session")
+    def _ask_place(self, status: StoreStatus | None) -> None:
+        reason = safe_line(status.reason) if status is not None else ""
+        kind = status.kind if status is not None else "session"
         vault = self.setup.secrets.vault_path
         if kind == "vault":
             why = (
@@ -826,7 +833,7 @@ class SetupScreen(Screen[Saved | None]):
     def _place_changed(self) -> None:
         place = self._place()
         vault = self.setup.secrets.vault_path
-        exists = getattr(self, "_vault_exists", False)
+        exists = self._vault_exists
         notes = {
             PasswordPlace.VAULT: (
                 f"Saved encrypted in {vault}, locked with "
@@ -851,7 +858,7 @@ class SetupScreen(Screen[Saved | None]):
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
         place = self._place()
-        if place is PasswordPlace.VAULT and not getattr(self, "_vault_exists", False):
+        if place is PasswordPlace.VAULT and not self._vault_exists:
             first = self.query_one("#passphrase", Input).value
             if not first:
                 self._error("Choose a passphrase for the vault.")
@@ -913,5 +920,4 @@ class SetupScreen(Screen[Saved | None]):
 
     @on(Button.Pressed, "#open")
     def _finish(self) -> None:
-        saved: Saved | None = getattr(self, "saved", None)
-        self.dismiss(saved)
+        self.dismiss(self.saved)
