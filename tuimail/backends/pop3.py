@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import poplib
 import ssl
@@ -84,12 +85,36 @@ def connect(endpoint: Endpoint) -> poplib.POP3:
         ) from None
 
 
-def login(pop: poplib.POP3, endpoint: Endpoint, password: str) -> None:
-    """USER/PASS, refusing to send the password unencrypted unless the endpoint allows it."""
+def login(pop: poplib.POP3, endpoint: Endpoint, password: str, *, apop: bool = False) -> None:
+    """Log in: APOP when asked for, else USER/PASS, else SASL PLAIN.
+
+    The password (or the APOP digest of it) is never sent unencrypted unless the endpoint allows it.
+    """
     refuse_plaintext_password(endpoint, isinstance(pop.sock, ssl.SSLSocket))
+    caps = capabilities(pop)
+    sasl = {m.upper() for m in caps.get("SASL", [])}
     try:
-        pop.user(endpoint.username)
-        pop.pass_(password)
+        if apop:
+            if b"<" not in pop.getwelcome():
+                raise AuthError(
+                    f"{endpoint.address} does not offer APOP (its greeting has no timestamp). "
+                    "Remove apop = true from the account's [pop3] settings.",
+                    title="APOP not offered",
+                )
+            pop.apop(endpoint.username, password)
+        elif "USER" in caps or not caps:
+            pop.user(endpoint.username)
+            pop.pass_(password)
+        elif "PLAIN" in sasl:
+            token = base64.b64encode(f"\0{endpoint.username}\0{password}".encode()).decode()
+            _command(pop, f"AUTH PLAIN {token}")
+        else:
+            offered = ", ".join(sorted(sasl)) or "none"
+            raise AuthError(
+                f"{endpoint.address} offers no login tuimail can use (USER/PASS or SASL PLAIN; "
+                f"it offers: {safe_line(offered)}).",
+                title="No common login method",
+            )
     except poplib.error_proto as exc:
         reason = redact(_text(exc.args[0]), password, endpoint.username)
         reason = reason.removeprefix("-ERR").strip()
@@ -99,6 +124,12 @@ def login(pop: poplib.POP3, endpoint: Endpoint, password: str) -> None:
         ) from None
     except (OSError, EOFError) as exc:
         raise translate(exc, endpoint) from None
+
+
+def _command(pop: poplib.POP3, line: str) -> bytes:
+    """Send one command and read its one-line answer (+OK, or error_proto for -ERR)."""
+    answer: bytes = pop._shortcmd(line)  # type: ignore[attr-defined]
+    return answer
 
 
 class _Pop3Probe(ProbeSession):

@@ -7,6 +7,7 @@ import itertools
 import os
 import socket
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +49,14 @@ def _letters(flags: frozenset[Flag], keep: str = "") -> str:
     """Info letters for flags, keeping letters tuimail does not manage (P, keyword letters)."""
     kept = {c for c in keep if c not in _LETTERS}
     return "".join(sorted(kept | {_FLAG_LETTER[f] for f in flags}))
+
+
+def new_unique() -> str:
+    """A fresh unique file name (time, microseconds, process, counter and host)."""
+    now = time.time()
+    seconds, micro = int(now), int((now % 1) * 1_000_000)
+    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+    return f"{seconds}.M{micro}P{os.getpid()}Q{next(_counter)}.{host}"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -274,11 +283,7 @@ class Maildir(LocalMailbox):
         received: datetime | None = None,
     ) -> str:
         """Write into tmp/, fsync, then rename into cur/: never a half-written message."""
-        now = time.time()
-        if unique is None:
-            seconds, micro = int(now), int((now % 1) * 1_000_000)
-            host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
-            unique = f"{seconds}.M{micro}P{os.getpid()}Q{next(_counter)}.{host}"
+        unique = unique or new_unique()
         temporary = destination / "tmp" / unique
         final = destination / "cur" / f"{unique}:2,{_letters(flags)}"
         try:
@@ -298,3 +303,54 @@ class Maildir(LocalMailbox):
                 f"Cannot write a message into {destination}: {exc.strerror}."
             ) from None
         return unique
+
+    def deliver_many(self, folder: str, items: Sequence[tuple[str, bytes]]) -> None:
+        """Deliver messages under the given unique names, each fsynced before it appears.
+
+        Each is written to tmp/ and fsynced, then all are renamed into new/ and new/ is fsynced
+        once. A failure (a full disk) leaves none of the unfinished ones behind in tmp/.
+        """
+        self._writable()
+        destination = self._dir(folder)
+        written: list[str] = []
+        try:
+            for unique, raw in items:
+                descriptor = os.open(
+                    destination / "tmp" / unique, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+                )
+                written.append(unique)
+                try:
+                    view = memoryview(raw)
+                    while view:
+                        view = view[os.write(descriptor, view) :]
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
+            for unique in written:
+                os.rename(destination / "tmp" / unique, destination / "new" / unique)
+            _fsync_dir(destination / "new")
+        except OSError as exc:
+            for unique in written:
+                with contextlib.suppress(OSError):
+                    (destination / "tmp" / unique).unlink()
+            raise LocalMailboxError(
+                f"Cannot write messages into {destination}: {exc.strerror}."
+            ) from None
+
+    def uniques(self) -> set[str]:
+        """The unique names of every message in every folder."""
+        found: set[str] = set()
+        for folder in self.folders():
+            path = self._dir(folder.name)
+            for sub in ("cur", "new"):
+                try:
+                    names = os.listdir(path / sub)
+                except OSError as exc:
+                    raise LocalMailboxError(f"Cannot read {path / sub}: {exc.strerror}.") from None
+                found.update(_split(name)[0] for name in names if not name.startswith("."))
+        return found
+
+    def discard_temporary(self, folder: str, unique: str) -> None:
+        """Remove a tmp/ file left by a delivery that did not finish."""
+        with contextlib.suppress(OSError):
+            (self._dir(folder) / "tmp" / unique).unlink()
