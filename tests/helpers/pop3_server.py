@@ -7,6 +7,7 @@ marked ones (RFC 1939), a dropped connection forgets the marks.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 from collections.abc import Callable
@@ -27,6 +28,12 @@ class Maildrop:
     pipelining: bool = True
     uidl_of: Callable[[int, int, bytes], bytes] | None = None
     """(session number, message index, message) -> the UIDL to list; default: stable ids."""
+    user_command: bool = True
+    """Offer USER/PASS."""
+    sasl_plain: bool = False
+    """Offer SASL PLAIN (AUTH PLAIN with an initial response)."""
+    apop_stamp: bytes | None = None
+    """Put this timestamp in the greeting and accept APOP."""
     drop_at_quit: bool = False
     """Close the connection at QUIT without answering or removing anything."""
     quit_removes_then_drops: bool = False
@@ -43,7 +50,8 @@ class Maildrop:
         with self.lock:
             self.sessions += 1
             session = self.sessions
-        conn.send_line(b"+OK scripted POP3 ready")
+        stamp = b" " + self.apop_stamp if self.apop_stamp else b""
+        conn.send_line(b"+OK scripted POP3 ready" + stamp)
         marked: set[int] = set()
         authed = False
         while True:
@@ -56,11 +64,20 @@ class Maildrop:
             with self.lock:
                 current = list(self.messages)
             if verb == "CAPA":
-                caps = ["USER"] + (["UIDL"] if self.uidl else []) + (["TOP"] if self.top else [])
+                caps = ["USER"] if self.user_command else []
+                caps += ["SASL PLAIN"] if self.sasl_plain else []
+                caps += (["UIDL"] if self.uidl else []) + (["TOP"] if self.top else [])
                 caps += ["PIPELINING"] if self.pipelining else []
                 conn.send_raw(("+OK\r\n" + "".join(c + "\r\n" for c in caps) + ".\r\n").encode())
-            elif verb == "USER":
+            elif verb == "USER" and self.user_command:
                 conn.send_line(b"+OK")
+            elif verb == "AUTH" and self.sasl_plain and len(words) == 3:
+                authed = base64.b64decode(words[2]).split(b"\0")[-1] == PASSWORD.encode()
+                conn.send_line(b"+OK logged in" if authed else b"-ERR [AUTH] wrong password")
+            elif verb == "APOP" and self.apop_stamp and len(words) == 3:
+                digest = hashlib.md5(self.apop_stamp + PASSWORD.encode()).hexdigest()  # noqa: S324
+                authed = words[2] == digest
+                conn.send_line(b"+OK logged in" if authed else b"-ERR [AUTH] wrong password")
             elif verb == "PASS":
                 authed = " ".join(words[1:]) == PASSWORD
                 conn.send_line(b"+OK logged in" if authed else b"-ERR [AUTH] wrong password")

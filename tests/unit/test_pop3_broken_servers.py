@@ -182,3 +182,35 @@ def test_wrong_password_is_a_clear_error_and_touches_nothing(tmp_path: Path) -> 
     assert [e.title for e in result.errors] == ["Login failed"]
     assert "not-the-password" not in result.errors[0].message
     assert "RETR" not in drop.commands
+
+
+def test_sasl_plain_when_the_server_has_no_user_command(tmp_path: Path) -> None:
+    drop = _drop(2, user_command=False, sasl_plain=True)
+    result, _ = _run(drop, tmp_path)
+    assert not result.errors, [e.message for e in result.errors]
+    assert result.downloaded == 2
+    assert "USER" not in drop.commands
+
+
+def test_apop_only_when_asked_for(tmp_path: Path) -> None:
+    drop = _drop(1, apop_stamp=b"<1896.697170952@dbc.mtview.ca.us>")
+    plain, _ = _run(drop, tmp_path)
+    assert "APOP" not in drop.commands
+    assert plain.downloaded == 1
+    drop.add(_msg(5))
+    asked, _ = _run(drop, tmp_path, apop=True)
+    assert not asked.errors, [e.message for e in asked.errors]
+    assert "APOP" in drop.commands
+    assert asked.downloaded == 1
+
+
+def test_apop_asked_for_but_not_offered_says_so(tmp_path: Path) -> None:
+    drop = _drop(1)
+    result, _ = _run(drop, tmp_path, apop=True)
+    assert [e.title for e in result.errors] == ["APOP not offered"]
+
+
+def test_no_common_login_method(tmp_path: Path) -> None:
+    drop = _drop(1, user_command=False)
+    result, _ = _run(drop, tmp_path)
+    assert [e.title for e in result.errors] == ["No common login method"]

@@ -281,8 +281,11 @@ maildir = "~/Mail/office"
 """
     settings = parse_settings(Path("x.toml"), text)
     home, office = settings.accounts
-    assert home.local is not None and office.local is not None
+    assert home.local is not None
+    assert office.local is not None
     assert home.local.path == str(tmp_path / "data" / "tuimail" / "mail" / "home")
     assert office.local.path == str(Path("~/Mail/office").expanduser())
-    assert office.pop3.apop and not office.pop3.leave_on_server
-    assert home.incoming is not None and home.incoming.protocol is Protocol.POP3
+    assert office.pop3.apop
+    assert not office.pop3.leave_on_server
+    assert home.incoming is not None
+    assert home.incoming.protocol is Protocol.POP3
