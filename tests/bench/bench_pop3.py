@@ -184,7 +184,7 @@ def fetchmail(stack: MailStack, work: Path) -> float:
         f"poll {stack.host} port {stack.pop3} protocol pop3 uidl\n"
         f'  user "{stack.address(USER)}" there with password "{stack.password(USER)}" '
         f"is root here\n"
-        f'  keep fetchall sslproto ""\n'
+        f'  keep sslproto ""\n'
         f'  mda "safecat {maildir}/tmp {maildir}/new"\n'
     )
     rc.chmod(0o600)

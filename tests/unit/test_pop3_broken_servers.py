@@ -214,3 +214,17 @@ def test_no_common_login_method(tmp_path: Path) -> None:
     drop = _drop(1, user_command=False)
     result, _ = _run(drop, tmp_path)
     assert [e.title for e in result.errors] == ["No common login method"]
+
+
+def test_dry_run_with_changed_uidls_plans_no_download(tmp_path: Path) -> None:
+    drop = _drop(3, uidl_of=lambda session, index, _raw: b"s%d-%d" % (session, index))
+    _run(drop, tmp_path)
+    maildir = tmp_path / "Mail"
+    with serve(drop) as server:
+        plan = fetch_pop3(
+            tmp_path / "data", _account(server.port, maildir), PASSWORD, dry_run=True
+        )
+    assert plan.dry_run
+    assert plan.to_download == []
+    assert plan.recognised == 3
+    assert "RETR" not in drop.commands[drop.commands.index("QUIT") + 1 :]

@@ -12,11 +12,13 @@ Deletions are only marked by DELE; they take effect when the server answers QUIT
 from __future__ import annotations
 
 import contextlib
+import io
 import poplib
 import socket
 import ssl
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from typing import cast
 
 from tuimail.backends import pop3
 from tuimail.backends.tls import translate
@@ -31,6 +33,7 @@ MAX_MESSAGE = 256 * 1024 * 1024
 MAX_UIDL = 70
 """RFC 1939: a unique-id is 1 to 70 printable characters."""
 _PIECE = 1024 * 1024
+_CHUNK = 256 * 1024
 _MIN_RATE = 32 * 1024
 """Bytes per second a download must keep up, on top of the timeout, before it is given up."""
 
@@ -48,6 +51,8 @@ class Pop3Mailbox:
             self.close()
             raise
         self.pipelining = "PIPELINING" in self.capabilities
+        self._buffer = bytearray()
+        """Bytes read from the server and not used yet (poplib's own reader is idle by now)."""
 
     # -- the wire ---------------------------------------------------------------------------
 
@@ -73,47 +78,55 @@ class Pop3Mailbox:
     def _send(self, lines: Iterable[str]) -> None:
         self.pop.sock.sendall(b"".join(line.encode("ascii") + b"\r\n" for line in lines))
 
-    def _status(self) -> tuple[bool, bytes]:
-        line = self.pop.file.readline(_PIECE)
-        if not line:
-            raise poplib.error_proto(b"-ERR EOF")
-        if not line.endswith(b"\n"):
-            raise ProtocolError(
-                f"{self.endpoint.address} sent a status line longer than 1 MB; it is not "
-                "answering like a POP3 server."
+    def _fill(self, deadline: float | None = None) -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise ConnectError(
+                f"{self.endpoint.address} is sending too slowly; tuimail gave up waiting."
             )
+        data = cast("io.BufferedReader", self.pop.file).read1(_CHUNK)
+        if not data:
+            raise poplib.error_proto(b"-ERR EOF")
+        self._buffer += data
+
+    def _status(self) -> tuple[bool, bytes]:
+        buffer = self._buffer
+        while (end := buffer.find(b"\n")) < 0:
+            if len(buffer) > _PIECE:
+                raise ProtocolError(
+                    f"{self.endpoint.address} sent a status line longer than 1 MB; it is not "
+                    "answering like a POP3 server."
+                )
+            self._fill()
+        line = bytes(buffer[: end + 1])
+        del buffer[: end + 1]
         return line.startswith(b"+OK"), line.rstrip(b"\r\n")
 
     def _multiline(self, limit: int, deadline: float) -> bytes:
-        """The body of a multi-line answer, dot-unstuffed, lines ending in LF."""
-        parts: list[bytes] = []
-        size = 0
-        readline = self.pop.file.readline
-        at_start = True
-        while True:
-            line = readline(_PIECE)
-            if not line:
-                raise poplib.error_proto(b"-ERR EOF")
-            if at_start:
-                if line in {b".\r\n", b".\n"}:
-                    break
-                if line[:1] == b".":
-                    line = line[1:]
-            at_start = line.endswith(b"\n")
-            if at_start:
-                line = line[:-2] + b"\n" if line.endswith(b"\r\n") else line
-            size += len(line)
-            if size > limit:
+        """The body of a multi-line answer, dot-unstuffed, lines ending in LF.
+
+        The answer ends at CRLF "." CRLF (RFC 1939); it is found in the buffered bytes, not line
+        by line, and unstuffed with two replacements.
+        """
+        buffer = self._buffer
+        while len(buffer) < 3:
+            self._fill(deadline)
+        if buffer[:3] == b".\r\n":  # an empty answer
+            del buffer[:3]
+            return b""
+        start = 0
+        while (end := buffer.find(b"\r\n.\r\n", start)) < 0:
+            if len(buffer) > limit:
                 raise ProtocolError(
                     f"{self.endpoint.address} sent more than {limit:,} bytes for one answer; "
                     "tuimail stopped reading it."
                 )
-            if time.monotonic() > deadline:
-                raise ConnectError(
-                    f"{self.endpoint.address} is sending too slowly; tuimail gave up waiting."
-                )
-            parts.append(line)
-        return b"".join(parts)
+            start = max(0, len(buffer) - 4)
+            self._fill(deadline)
+        body = bytes(buffer[: end + 2])
+        del buffer[: end + 5]
+        if body.startswith(b".."):
+            body = body[1:]
+        return body.replace(b"\r\n..", b"\r\n.").replace(b"\r\n", b"\n")
 
     def _deadline(self, size: int) -> float:
         return time.monotonic() + self.endpoint.timeout + size / _MIN_RATE

@@ -142,24 +142,36 @@ def open_maildir(path: Path) -> Maildir:
 # -- identities -------------------------------------------------------------------------------
 
 _DROPPED_HEADERS = re.compile(rb"^(x-uidl|status|x-status|x-keywords|x-uid|content-length):", re.I)
+_FOLDED = rb"[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)"
+_MESSAGE_ID = re.compile(rb"^message-id:" + _FOLDED, re.I | re.M)
+_DATE = re.compile(rb"^date:" + _FOLDED, re.I | re.M)
+
+
+def _head(message: bytes) -> bytes:
+    ends = [i for i in (message.find(b"\n\n"), message.find(b"\r\n\r\n")) if i >= 0]
+    return message[: min(ends)] if ends else message
 
 
 def identity_of(message_or_headers: bytes, size: int) -> str:
-    """A stable digest of a message by Message-ID, Date and size (or its headers and size)."""
-    head = re.split(rb"\r?\n\r?\n", message_or_headers, maxsplit=1)[0]
-    unfolded = re.sub(rb"\r?\n[ \t]+", b" ", head)
-    fields: dict[bytes, bytes] = {}
-    kept = []
-    for line in unfolded.splitlines():
-        name, colon, value = line.partition(b":")
-        if not colon or _DROPPED_HEADERS.match(line):
-            continue
-        fields.setdefault(name.strip().lower(), value.strip())
-        kept.append(line.rstrip())
+    """A stable digest of a message by Message-ID, Date and size (or its headers and size).
+
+    Headers some servers add on the fly (X-UIDL, Status ...) are left out when the whole header
+    block has to stand in for a missing Message-ID.
+    """
+    head = _head(message_or_headers)
     digest = hashlib.sha256()
-    if fields.get(b"message-id"):
-        digest.update(b"id\0" + fields[b"message-id"] + b"\0" + fields.get(b"date", b""))
+    found = _MESSAGE_ID.search(head)
+    if found and found.group(1).strip():
+        date = _DATE.search(head)
+        digest.update(b"id\0" + b" ".join(found.group(1).split()))
+        digest.update(b"\0" + (b" ".join(date.group(1).split()) if date else b""))
     else:
+        unfolded = re.sub(rb"\r?\n[ \t]+", b" ", head)
+        kept = [
+            line.rstrip()
+            for line in unfolded.splitlines()
+            if b":" in line and not _DROPPED_HEADERS.match(line)
+        ]
         digest.update(b"head\0" + b"\n".join(kept))
     digest.update(b"\0%d" % size)
     return digest.hexdigest()[:32]
@@ -196,6 +208,8 @@ class _Fetch:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.db: sqlite3.Connection = connect(path, ledger.LEDGER_MIGRATIONS)
         self.deleting: list[tuple[Listed, str]] = []
+        self.recognised: set[str] = set()
+        """Keys of known messages found under a new UIDL in this session."""
         self.keys_by_number: dict[int, str] = {}
         """Ledger keys of messages identified only once downloaded (no UIDL, no TOP)."""
         self.pending_gone: list[str] = []
@@ -210,18 +224,22 @@ class _Fetch:
 
     # -- before talking to the server ---------------------------------------------------------
 
-    def settle_unfinished(self, present: set[str]) -> None:
+    def settle_unfinished(self, known: dict[str, Entry]) -> None:
         """Writes a killed fetch left half done: stored if the file is there, else forgotten."""
-        unfinished = [e for e in ledger.entries(self.db).values() if e.state == WRITING]
+        unfinished = [e for e in known.values() if e.state == WRITING]
         if not unfinished or self.result.dry_run:
             return
-        done = [e.key for e in unfinished if e.local_name in present]
+        present = self.maildir.uniques()
+        done = [e for e in unfinished if e.local_name in present]
         lost = [e for e in unfinished if e.local_name not in present]
         if done:
-            ledger.mark_stored(self.db, done, self.now)
+            ledger.mark_stored(self.db, [e.key for e in done], self.now)
+            for entry in done:
+                known[entry.key] = replace(entry, state=STORED, stored_at=self.now)
         if lost:
             for entry in lost:
                 self.maildir.discard_temporary(INBOX, entry.local_name)
+                del known[entry.key]
             ledger.forget(self.db, [e.key for e in lost])
 
     # -- the listing ----------------------------------------------------------------------------
@@ -305,6 +323,9 @@ class _Fetch:
             if old is not None:
                 if not self.result.dry_run:
                     ledger.rekey(self.db, old.key, message.key, message.uidl)
+                    del known[old.key]
+                    known[message.key] = replace(old, key=message.key, uidl=message.uidl)
+                self.recognised.add(message.key)
                 matched += 1
             out.append(replace(message, identity=identity))
         if matched:
@@ -399,12 +420,11 @@ class _Fetch:
     def plan_deletions(self, listed: list[Listed], known: dict[str, Entry]) -> None:
         options = self.account.pop3
         present: set[str] | None = None
-        for listed_message in listed:
-            key = listed_message.key or self.keys_by_number.get(listed_message.number, "")
+        for message in listed:
+            key = message.key or self.keys_by_number.get(message.number, "")
             entry = known.get(key)
             if entry is None or entry.state not in (STORED, GONE):
                 continue
-            message = replace(listed_message, key=key)
             reason = ""
             if not options.leave_on_server:
                 reason = "stored here (leave_on_server = false)"
@@ -420,7 +440,7 @@ class _Fetch:
                 if entry.local_name not in present:
                     reason = "deleted here"
             if reason:
-                self.deleting.append((message, reason))
+                self.deleting.append((replace(message, key=key), reason))
 
     def delete(self) -> None:
         if not self.deleting:
@@ -494,13 +514,12 @@ def _fetch_locked(
             data_dir, account, box, now=now, on_event=on_event, cancel=cancel, dry_run=dry_run
         )
         result = fetch.result
-        fetch.settle_unfinished(fetch.maildir.uniques())
+        known = ledger.entries(fetch.db)
+        fetch.settle_unfinished(known)
         listed = fetch.listing()
         assert listed is not None  # noqa: S101 - listing raises instead of returning None
         listed = fetch.identify(listed)
-        known = ledger.entries(fetch.db)
         listed = fetch.recognise(listed, known)
-        known = ledger.entries(fetch.db) if not dry_run else known
         if dry_run:
             _plan(fetch, listed, known)
             box.quit()
@@ -508,7 +527,8 @@ def _fetch_locked(
         back = [m.key for m in listed if m.key in known and known[m.key].state == GONE]
         if back:  # listed again after the ledger believed them gone: stored, not fetched again
             ledger.revive(fetch.db, back)
-            known = ledger.entries(fetch.db)
+            for key in back:
+                known[key] = replace(known[key], state=STORED, deleted_at=None)
         wanted = [m for m in listed if not m.key or m.key not in known]
         fetch.download(wanted, known)
         if cancel.is_set():
@@ -538,7 +558,9 @@ def _fetch_locked(
 
 def _plan(fetch: _Fetch, listed: list[Listed], known: dict[str, Entry]) -> None:
     result = fetch.result
-    result.to_download = [m for m in listed if not m.key or m.key not in known]
+    result.to_download = [
+        m for m in listed if not m.key or (m.key not in known and m.key not in fetch.recognised)
+    ]
     fetch.plan_deletions(listed, known)
     if not fetch.account.pop3.leave_on_server:
         fetch.deleting.extend(

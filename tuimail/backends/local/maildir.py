@@ -8,6 +8,7 @@ import os
 import socket
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,7 @@ _FLAG_LETTER = {flag: letter for letter, flag in _LETTERS.items()}
 _HEAD_BYTES = 64 * 1024
 _RECENT = 2.0
 _counter = itertools.count()
+_WRITERS = 16
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -308,34 +310,37 @@ class Maildir(LocalMailbox):
         """Deliver messages under the given unique names, each fsynced before it appears.
 
         Each is written to tmp/ and fsynced, then all are renamed into new/ and new/ is fsynced
-        once. A failure (a full disk) leaves none of the unfinished ones behind in tmp/.
+        once. The writes run on a few threads: fsyncs issued together are committed together by
+        the file system, many times faster than one after another. A failure (a full disk) leaves
+        none of the batch behind in tmp/ and nothing of it in new/.
         """
         self._writable()
-        destination = self._dir(folder)
-        written: list[str] = []
+        base = os.fspath(self._dir(folder))
+        temporary, final = os.path.join(base, "tmp", ""), os.path.join(base, "new", "")
+
+        def write(item: tuple[str, bytes]) -> None:
+            unique, raw = item
+            descriptor = os.open(temporary + unique, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                view = memoryview(raw)
+                while view:
+                    view = view[os.write(descriptor, view) :]
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+
         try:
-            for unique, raw in items:
-                descriptor = os.open(
-                    destination / "tmp" / unique, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
-                )
-                written.append(unique)
-                try:
-                    view = memoryview(raw)
-                    while view:
-                        view = view[os.write(descriptor, view) :]
-                    os.fsync(descriptor)
-                finally:
-                    os.close(descriptor)
-            for unique in written:
-                os.rename(destination / "tmp" / unique, destination / "new" / unique)
-            _fsync_dir(destination / "new")
+            with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+                list(pool.map(write, items))
+            for unique, _raw in items:
+                os.rename(temporary + unique, final + unique)
+            _fsync_dir(Path(final))
         except OSError as exc:
-            for unique in written:
-                with contextlib.suppress(OSError):
-                    (destination / "tmp" / unique).unlink()
-            raise LocalMailboxError(
-                f"Cannot write messages into {destination}: {exc.strerror}."
-            ) from None
+            for unique, _raw in items:  # all or nothing: the caller fetches them again
+                for leftover in (temporary + unique, final + unique):
+                    with contextlib.suppress(OSError):
+                        os.unlink(leftover)
+            raise LocalMailboxError(f"Cannot write messages into {base}: {exc.strerror}.") from None
 
     def uniques(self) -> set[str]:
         """The unique names of every message in every folder."""
