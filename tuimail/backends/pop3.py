@@ -6,6 +6,7 @@ import base64
 import contextlib
 import poplib
 import ssl
+from collections.abc import Callable
 
 from tuimail.backends.probe import ProbeSession, run_probe
 from tuimail.backends.tls import (
@@ -33,11 +34,12 @@ def capabilities(pop: poplib.POP3) -> dict[str, list[str]]:
         return {}
 
 
-def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> poplib.POP3:
+def _connect(endpoint: Endpoint, context: Callable[[], ssl.SSLContext]) -> poplib.POP3:
+    """Connect; the TLS context is made only when TLS is used (loading CAs takes a while)."""
     pop: poplib.POP3
     if endpoint.security is Security.TLS:
         pop = poplib.POP3_SSL(
-            endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context
+            endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context()
         )
     else:
         pop = poplib.POP3(endpoint.host, endpoint.port, timeout=endpoint.timeout)
@@ -50,7 +52,7 @@ def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> poplib.POP3:
                     title="STARTTLS not offered",
                 )
             try:
-                pop.stls(context=context)
+                pop.stls(context=context())
             except poplib.error_proto as exc:
                 raise TlsError(f"{endpoint.address} refused STLS: {_text(exc.args[0])}.") from None
     except BaseException:
@@ -65,7 +67,7 @@ def _close(pop: poplib.POP3) -> None:
 
 
 def _fetch_certificate(endpoint: Endpoint) -> bytes:
-    pop = _connect(endpoint, probe_context())
+    pop = _connect(endpoint, probe_context)
     try:
         return pop.sock.getpeercert(binary_form=True) or b""  # type: ignore[attr-defined]
     finally:
@@ -75,7 +77,7 @@ def _fetch_certificate(endpoint: Endpoint) -> bytes:
 def connect(endpoint: Endpoint) -> poplib.POP3:
     """A POP3 session connected under the TLS policy, not yet logged in."""
     try:
-        return _connect(endpoint, client_context(endpoint))
+        return _connect(endpoint, lambda: client_context(endpoint))
     except (MailError, OSError, ssl.SSLError, EOFError) as exc:
         raise translate(exc, endpoint, lambda: _fetch_certificate(endpoint)) from None
     except poplib.error_proto as exc:

@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import queue
 import re
 import sqlite3
 import threading
@@ -206,7 +207,8 @@ class _Fetch:
         self.maildir = open_maildir(Path(account.local.path))
         path = ledger_file(data_dir, account.id)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.db: sqlite3.Connection = connect(path, ledger.LEDGER_MIGRATIONS)
+        # shared: the writer thread uses it while the fetch thread does not (see download)
+        self.db: sqlite3.Connection = connect(path, ledger.LEDGER_MIGRATIONS, shared=True)
         self.deleting: list[tuple[Listed, str]] = []
         self.recognised: set[str] = set()
         """Keys of known messages found under a new UIDL in this session."""
@@ -342,26 +344,44 @@ class _Fetch:
     # -- downloading ----------------------------------------------------------------------------
 
     def download(self, wanted: list[Listed], known: dict[str, Entry]) -> None:
-        total = len(wanted)
-        done = 0
-        start = 0
-        while start < len(wanted):
-            if self.cancel.is_set():
-                return
-            batch: list[Listed] = []
-            size = 0
-            while start < len(wanted) and len(batch) < BATCH_MESSAGES and size < BATCH_BYTES:
-                batch.append(wanted[start])
-                size += wanted[start].size
-                start += 1
-            self.store_batch(batch, known)
-            done += len(batch)
-            self.on_event(SyncProgress(self.account.id, INBOX, done, total))
+        """Download in batches while a writer thread stores the previous batch.
 
-    def store_batch(self, batch: list[Listed], known: dict[str, Entry]) -> None:
+        The network and the disk work at the same time: while batch n is written and fsynced,
+        batch n+1 is downloaded. The ledger is used by the writer only until it has finished.
+        """
+        handoff: queue.Queue[tuple[list[Entry], list[tuple[str, bytes]], int] | None]
+        handoff = queue.Queue(maxsize=1)
+        failures: list[MailError] = []
+        progress = _Progress(self, len(wanted))
+        writer = threading.Thread(
+            target=self._write_batches,
+            args=(handoff, known, failures, progress),
+            name=f"pop3-writer-{self.account.id}",
+            daemon=True,
+        )
+        writer.start()
+        claimed: set[str] = set()
+        try:
+            start = 0
+            while start < len(wanted) and not self.cancel.is_set() and not failures:
+                batch: list[Listed] = []
+                size = 0
+                while start < len(wanted) and len(batch) < BATCH_MESSAGES and size < BATCH_BYTES:
+                    batch.append(wanted[start])
+                    size += wanted[start].size
+                    start += 1
+                handoff.put((*self._download_batch(batch, known, claimed), len(batch)))
+        finally:
+            handoff.put(None)
+            writer.join()
+        if failures:
+            raise failures[0]
+
+    def _download_batch(
+        self, batch: list[Listed], known: dict[str, Entry], claimed: set[str]
+    ) -> tuple[list[Entry], list[tuple[str, bytes]]]:
         rows: list[Entry] = []
         items: list[tuple[str, bytes]] = []
-        keys_in_batch: set[str] = set()
         fetched = self.box.retrieve([m.number for m in batch], [m.size for m in batch])
         for (number, raw, refusal), message in zip(fetched, batch, strict=True):
             if raw is None:
@@ -374,12 +394,12 @@ class _Fetch:
                 continue
             identity = message.identity or identity_of(raw, message.size)
             key = message.key or "h:" + identity
-            if key in keys_in_batch or (key in known and known[key].state != WRITING):
+            if key in claimed or (key in known and known[key].state != WRITING):
                 # a header-identified copy of a message already stored: do not store it twice
                 if self.account.pop3.leave_on_server is False and key in known:
                     self.deleting.append((message, "stored already"))
                 continue
-            keys_in_batch.add(key)
+            claimed.add(key)
             self.keys_by_number[number] = key
             unique = new_unique()
             rows.append(
@@ -388,8 +408,32 @@ class _Fetch:
                 )
             )
             items.append((unique, raw))
-        if not rows:
-            return
+        return rows, items
+
+    def _write_batches(
+        self,
+        handoff: queue.Queue[tuple[list[Entry], list[tuple[str, bytes]], int] | None],
+        known: dict[str, Entry],
+        failures: list[MailError],
+        progress: _Progress,
+    ) -> None:
+        while (work := handoff.get()) is not None:
+            rows, items, count = work
+            if failures or not rows:
+                progress.step(count)
+                continue
+            try:
+                self._store(rows, items, known)
+            except MailError as exc:
+                failures.append(exc)
+            except (sqlite3.Error, OSError) as exc:
+                failures.append(FetchError(f"The POP3 ledger cannot be written: {exc}."))
+            progress.step(count)
+
+    def _store(
+        self, rows: list[Entry], items: list[tuple[str, bytes]], known: dict[str, Entry]
+    ) -> None:
+        """Intent, then the files (fsynced), then "stored": a kill at any point is recoverable."""
         ledger.begin_writing(self.db, rows)
         try:
             self.maildir.deliver_many(INBOX, items)
@@ -399,20 +443,9 @@ class _Fetch:
                 f"{exc} Nothing was deleted from the server; the messages are fetched again "
                 "next time."
             ) from None
-        stored_at = self.now
-        ledger.mark_stored(self.db, [r.key for r in rows], stored_at)
+        ledger.mark_stored(self.db, [r.key for r in rows], self.now)
         for row in rows:
-            known[row.key] = Entry(
-                row.key,
-                row.uidl,
-                row.identity,
-                row.size,
-                row.first_seen,
-                STORED,
-                stored_at,
-                row.local_name,
-                None,
-            )
+            known[row.key] = replace(row, state=STORED, stored_at=self.now)
         self.result.downloaded += len(rows)
 
     # -- deleting -------------------------------------------------------------------------------
@@ -450,6 +483,21 @@ class _Fetch:
         keys = [m.key for m, _ in self.deleting if m.number in accepted and m.key]
         self.pending_gone = keys
         self.accepted = len(accepted)
+
+
+class _Progress:
+    """Counts stored messages and reports them as SyncProgress events."""
+
+    def __init__(self, fetch: _Fetch, total: int) -> None:
+        self.fetch = fetch
+        self.total = total
+        self.done = 0
+
+    def step(self, count: int) -> None:
+        self.done += count
+        self.fetch.on_event(
+            SyncProgress(self.fetch.account.id, INBOX, min(self.done, self.total), self.total)
+        )
 
 
 def fetch_pop3(
