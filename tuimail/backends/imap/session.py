@@ -146,9 +146,16 @@ class ImapSession:
             yield
         except MailError:
             raise
-        except (TimeoutError, OSError, EOFError, ssl.SSLError, imaplib.IMAP4.abort) as exc:
+        except (TimeoutError, OSError, EOFError, ssl.SSLError) as exc:
             self.selected = None
             raise translate(exc, self.endpoint) from None
+        except imaplib.IMAP4.abort as exc:  # imaplib's word for a connection that broke
+            self.selected = None
+            raise ConnectError(
+                f"{self.endpoint.address} closed the connection unexpectedly while {what} "
+                f"({_text(str(exc))}).",
+                title="Connection lost",
+            ) from None
         except UnicodeError:
             self.selected = None
             raise ProtocolError(
