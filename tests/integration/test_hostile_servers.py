@@ -9,8 +9,10 @@ hostile server received unencrypted, plain or base64.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -661,3 +663,88 @@ def test_smtp_hostile_server_keeps_the_message(cli: Cli, pki: Pki, case: str) ->
     assert_clean_output(result)
     assert_never_sent(srv)
     assert elapsed < TIMEOUT + SLACK
+
+
+# -- secrets in the process list; a damaged cache ------------------------------------------------
+
+
+def _in_process_list(secret: str) -> list[str]:
+    """The processes whose command line holds ``secret``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if secret.encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue  # the process ended meanwhile
+    return found
+
+
+def test_password_never_in_the_process_list(cli: Cli, pki: Pki, tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(CANARY + "\n")
+    fifo = tmp_path / "gate"
+    os.mkfifo(fifo)
+    at_login = threading.Event()
+    release = threading.Event()
+
+    def hook(box: ImapMailbox, conn: Conn, tag: str, command: str, arguments: str) -> bool:
+        if command != "LOGIN":
+            return False
+        at_login.set()
+        release.wait(30)
+        box.sessions += 1
+        conn.send_line(f"{tag} OK Logged in")
+        return True
+
+    box = ImapMailbox(mailbox("one"), cert=pki.server, implicit_tls=True, hook=hook)
+    with _serve(box) as srv:
+        config = hostile_account(pki=pki, imap_port=srv.port).replace(
+            f'password_command = "echo {CANARY}"',
+            f'password_command = "cat {secret_file}; cat {fifo}"',
+        )
+        cli.write_config(config)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tuimail", "sync"],
+            env=cli.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            with open(fifo, "w") as gate:  # opens once the password_command waits on it
+                during_command = _in_process_list(CANARY)
+                gate.write("go\n")
+            assert at_login.wait(30)
+            during_login = _in_process_list(CANARY)
+        finally:
+            release.set()
+            out, err = process.communicate(timeout=60)
+    assert during_command == []
+    assert during_login == []
+    assert process.returncode == 0, out + err
+    assert_never_sent_in_clear(srv)
+
+
+def test_damaged_cache_is_rebuilt_and_the_outbox_kept(cli: Cli, pki: Pki) -> None:
+    box = ImapMailbox(mailbox("one", "two"), cert=pki.server, implicit_tls=True)
+    desk = SmtpDesk(cert=pki.server, implicit_tls=True, refuse={"bob@example.org": "550 5.1.1 No"})
+    with _serve(box) as imap_srv, ScriptedServer(desk.script) as smtp_srv:
+        text = hostile_account(pki=pki, imap_port=imap_srv.port, smtp_port=smtp_srv.port)
+        cli.write_config(
+            text.replace("[accounts.hostile]", "[accounts.hostile]\nsave_sent = false")
+        )
+        assert cli.run("sync").returncode == 0
+        _send(cli, "bob@example.org")  # held in the outbox: refused
+        before = _outbox(cli)
+        cache = cli.home / "cache" / "tuimail" / "cache.sqlite"
+        for leftover in cache.parent.glob("cache.sqlite-*"):
+            leftover.unlink()
+        cache.write_bytes(os.urandom(64 * 1024))
+        again = cli.run("sync")
+        listed = cli.run("list", "--json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(i["subject"] for i in json.loads(listed.stdout)) == ["one", "two"]
+    assert _outbox(cli) == before
+    assert before[0]["state"] == "held"
+    assert_clean_output(again)
