@@ -410,7 +410,8 @@ def test_four_gigabyte_literal_is_refused(
     box = ImapMailbox(mailbox("one"), cert=pki.server, implicit_tls=True, hook=hook)
     result, elapsed, _ = _sync_both(cli, pki, box, good_mail)
     assert result.returncode == 1
-    assert f"announced a literal of {HUGE:,} bytes" in _hostile_line(result)
+    assert "announced a literal of" in _hostile_line(result)
+    assert str(HUGE) in _hostile_line(result).replace(",", "")
     assert _consistent(cli, box) == []
     assert elapsed < TIMEOUT + SLACK + 10
 

@@ -93,8 +93,11 @@ class _Paced:
 
     def _before_read(self) -> _Pace:
         pace = self._paced()
+        current = super().gettimeout()  # type: ignore[misc]
+        if current == 0.0:  # non-blocking, as the caller chose (imapclient's IDLE check)
+            return pace
         wait = pace.wait_for(self.__dict__["_limit"])
-        if super().gettimeout() != wait:  # type: ignore[misc]
+        if current != wait:
             super().settimeout(wait)  # type: ignore[misc]
         return pace
 

@@ -118,7 +118,7 @@ def _with_literals(
         size = int(match.group(1))
         if size > _MAX_LITERAL:
             raise ProtocolError(
-                f"The server announced a literal of {size:,} bytes, more than tuimail accepts."
+                f"The server announced a literal of {size} bytes, more than tuimail accepts."
             )
         literal = read(size)
         if len(literal) != size:
