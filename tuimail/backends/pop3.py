@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import poplib
+import socket
 import ssl
 from collections.abc import Callable
 
+from tuimail.backends import deadline
 from tuimail.backends.probe import ProbeSession, run_probe
 from tuimail.backends.tls import (
     client_context,
@@ -22,8 +24,10 @@ from tuimail.model.errors import AuthError, MailError, ProtocolError, TlsError
 from tuimail.model.report import ServerReport
 
 
-def _text(value: bytes) -> str:
-    return safe_line(value.decode("utf-8", "replace"))
+def _text(value: bytes | str) -> str:
+    """Server text (poplib gives bytes, or str for its own complaints) made safe to show."""
+    raw = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return safe_line(raw)
 
 
 def capabilities(pop: poplib.POP3) -> dict[str, list[str]]:
@@ -34,15 +38,29 @@ def capabilities(pop: poplib.POP3) -> dict[str, list[str]]:
         return {}
 
 
+class _POP3(poplib.POP3):
+    """poplib.POP3 on a socket whose timeout bounds every line of a reply."""
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return deadline.create_connection((self.host, self.port), timeout)
+
+
+class _POP3_SSL(poplib.POP3_SSL):
+    """poplib.POP3_SSL on a socket whose timeout bounds every line of a reply."""
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = deadline.create_connection((self.host, self.port), timeout)
+        context: ssl.SSLContext = self.context  # type: ignore[attr-defined]
+        return context.wrap_socket(sock, server_hostname=self.host)
+
+
 def _connect(endpoint: Endpoint, context: Callable[[], ssl.SSLContext]) -> poplib.POP3:
     """Connect; the TLS context is made only when TLS is used (loading CAs takes a while)."""
     pop: poplib.POP3
     if endpoint.security is Security.TLS:
-        pop = poplib.POP3_SSL(
-            endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context()
-        )
+        pop = _POP3_SSL(endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context())
     else:
-        pop = poplib.POP3(endpoint.host, endpoint.port, timeout=endpoint.timeout)
+        pop = _POP3(endpoint.host, endpoint.port, timeout=endpoint.timeout)
     try:
         if endpoint.security is Security.STARTTLS:
             if "STLS" not in capabilities(pop):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from cryptography import x509
 
+from tuimail.backends.deadline import PacedSSLSocket, ReplyTooSlow
 from tuimail.mime.sanitize import safe_line
 from tuimail.model.account import Endpoint, Security
 from tuimail.model.errors import AuthError, ConnectError, MailError, TlsError
@@ -31,6 +32,7 @@ def client_context(endpoint: Endpoint) -> ssl.SSLContext:
     """
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.sslsocket_class = PacedSSLSocket
     if endpoint.ca_file:
         try:
             context.load_verify_locations(cafile=endpoint.ca_file)
@@ -46,7 +48,7 @@ def client_context(endpoint: Endpoint) -> ssl.SSLContext:
 
 
 def _pinned_socket_class(endpoint: Endpoint) -> type[ssl.SSLSocket]:
-    class PinnedSSLSocket(ssl.SSLSocket):
+    class PinnedSSLSocket(PacedSSLSocket):
         """Checks the pinned fingerprint as the handshake completes, whoever wraps the socket."""
 
         def do_handshake(self, block: bool = False) -> None:
@@ -65,6 +67,7 @@ def probe_context() -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    context.sslsocket_class = PacedSSLSocket
     return context
 
 
@@ -203,6 +206,11 @@ def translate(
         return ConnectError(
             f"{where} refused the connection. Is the port right, and is the server running?",
             title="Connection refused",
+        )
+    if isinstance(exc, ReplyTooSlow):
+        return ConnectError(
+            f"{where} answered too slowly: no complete line within {endpoint.timeout:g} s.",
+            title="Connection timed out",
         )
     if isinstance(exc, (TimeoutError, socket.timeout)):
         hint = (
