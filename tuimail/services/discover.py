@@ -398,7 +398,8 @@ def discover(
         return _discovery(email, found, [f"provider list: {domain} is {provider.name}"])
     network = network or DiscoveryNetwork()
     limit = started + timeout
-    run = _Run(email, domain, Dns(network), limit - min(0.5, timeout * 0.1))
+    # the paths stop a little early so that what they found reaches the answer in time
+    run = _Run(email, domain, Dns(network), limit - min(1.0, timeout * 0.2))
     url, well_known = autoconfig.urls(domain, email)
     paths: dict[Rank, Callable[[list[str]], Found | None]] = {
         (Source.AUTOCONFIG, 0): lambda tried: _autoconfig(run, url, Source.AUTOCONFIG, tried),
@@ -409,10 +410,20 @@ def discover(
         (Source.MX, 0): lambda tried: _mx(run, tried),
         (Source.GUESS, 0): lambda tried: _guess(run, tried),
     }
+    names: dict[Rank, str] = {
+        (Source.AUTOCONFIG, 0): f"autoconfig {_short_url(url)}",
+        (Source.AUTOCONFIG, 1): f"autoconfig {_short_url(well_known)}",
+        (Source.SRV, 0): f"SRV records of {domain}",
+        (Source.MX, 0): f"MX {domain}",
+        (Source.GUESS, 0): f"probes of {domain}",
+    }
     tried: dict[Rank, list[str]] = {rank: [] for rank in paths}
-    results = _race(run, paths, tried, limit=limit, cancel=cancel, report=report)
-    if results is None:
+    race = _race(run, paths, tried, limit=limit, cancel=cancel, report=report)
+    if race is None:
         return None
+    results, pending = race
+    for rank in sorted(pending):
+        tried[rank].append(f"{names[rank]}: still asking when time ran out")
     lines = [line for rank in sorted(tried) for line in list(tried[rank])]
     if not results:
         report(f"Nothing found for {domain}: enter the servers by hand.")
@@ -430,10 +441,9 @@ def _race(
     limit: float,
     cancel: threading.Event | None,
     report: Callable[[str], None],
-) -> dict[Rank, Found] | None:
-    """Start every path; return what was found once no more trusted path is still asking.
-
-    None when cancelled. Progress lines reach ``report`` on this thread.
+) -> tuple[dict[Rank, Found], set[Rank]] | None:
+    """Start every path; once no more trusted path is still asking, what was found and which
+    paths had not finished. None when cancelled. Progress lines reach ``report`` on this thread.
     """
 
     def start(rank: Rank, path: Callable[[list[str]], Found | None]) -> None:
@@ -471,6 +481,4 @@ def _race(
                 results[done_rank] = answer
     finally:
         run.stop.set()
-    for rank in sorted(pending):
-        tried[rank].append(f"{_SHORT[Source(rank[0])]}: still asking when time ran out")
-    return results
+    return results, pending
