@@ -334,13 +334,9 @@ class DiscoveryWorld:
         )
 
 
-@pytest.fixture(scope="session")
-def discovery_world(
-    tmp_path_factory: pytest.TempPathFactory, mailstack: MailStack
-) -> Iterator[DiscoveryWorld]:
-    """dnsmasq, the autoconfig HTTPS server, a silent port and a closed port, for the session."""
-    dir = tmp_path_factory.mktemp("discovery")
-    base = port_base()
+@contextmanager
+def discovery_servers(dir: Path, stack: MailStack, base: int) -> Iterator[DiscoveryWorld]:
+    """dnsmasq, the autoconfig HTTPS server, a silent port and a closed port, from ``base`` on."""
     bundle = dir / "ca-bundle.pem"
     with (
         running_dnsmasq(dir, base + _DNS_OFFSET, DNS_CONFIG) as dns_port,
@@ -349,13 +345,22 @@ def discovery_world(
         closed_port(base + _CLOSED_OFFSET) as closed,
     ):
         with bundle.open("wb") as out:
-            for source in (https.ca_file, mailstack.ca_file):
+            for source in (https.ca_file, stack.ca_file):
                 with source.open("rb") as pem:
                     shutil.copyfileobj(pem, out)
         https.routes[("autoconfig.example.test", "/mail/config-v1.1.xml")] = send(
-            stack_config(mailstack)
+            stack_config(stack)
         )
         yield DiscoveryWorld(dns_port, https, bundle, silent, closed)
+
+
+@pytest.fixture(scope="session")
+def discovery_world(
+    tmp_path_factory: pytest.TempPathFactory, mailstack: MailStack
+) -> Iterator[DiscoveryWorld]:
+    """The discovery servers beside the session's mail stack."""
+    with discovery_servers(tmp_path_factory.mktemp("discovery"), mailstack, port_base()) as world:
+        yield world
 
 
 def stack_config(stack: MailStack) -> bytes:

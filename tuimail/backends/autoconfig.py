@@ -63,14 +63,15 @@ def urls(domain: str, email: str) -> tuple[str, str]:
     )
 
 
-def fetch(url: str, dns: Dns, ca_file: str | None, deadline: float) -> bytes:
+def fetch(url: str, dns: Dns, deadline: float, *, context: ssl.SSLContext | None = None) -> bytes:
     """The body of ``url`` over verified HTTPS, following a few HTTPS redirects.
 
-    AutoconfigError for anything else: another scheme, an untrusted certificate, an HTTP error,
-    more than MAX_BYTES, or no complete answer before ``deadline``.
+    ``context`` must verify certificates and host names; by default, the system's CAs and the
+    network's ``ca_file``. AutoconfigError for anything else: another scheme, an untrusted
+    certificate, an HTTP error, more than MAX_BYTES, or no complete answer before ``deadline``.
     """
     for _ in range(MAX_REDIRECTS + 1):
-        status, location, body = _get(url, dns, ca_file, deadline)
+        status, location, body = _get(url, dns, deadline, context)
         if status in (301, 302, 303, 307, 308) and location:
             url = urllib.parse.urljoin(url, location)
             continue
@@ -80,7 +81,9 @@ def fetch(url: str, dns: Dns, ca_file: str | None, deadline: float) -> bytes:
     raise AutoconfigError("too many redirects")
 
 
-def _get(url: str, dns: Dns, ca_file: str | None, deadline: float) -> tuple[int, str, bytes]:
+def _get(
+    url: str, dns: Dns, deadline: float, context: ssl.SSLContext | None
+) -> tuple[int, str, bytes]:
     parts = urllib.parse.urlsplit(url)
     host = (parts.hostname or "").lower()
     if parts.scheme != "https":
@@ -93,7 +96,7 @@ def _get(url: str, dns: Dns, ca_file: str | None, deadline: float) -> tuple[int,
         raise AutoconfigError("not a valid port") from None
     target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
     try:
-        context = verifying_context(ca_file, host)
+        context = context or verifying_context(dns.network.ca_file, host)
         sock = dns.connect(host, port, deadline)
     except (LookupFailed, TlsError) as exc:
         raise AutoconfigError(str(exc)) from None

@@ -210,11 +210,14 @@ def handshake(
     *,
     dns: Dns,
     deadline: float,
+    context: ssl.SSLContext | None = None,
 ) -> Handshake:
     """Greet ``host`` on ``port`` and read its capabilities under verified TLS.
 
-    Raises MailError (its title says what went wrong in a few words) when the server is not
-    there, is not that protocol, or cannot be secured. ``security`` NONE is refused outright.
+    ``context`` (a verifying one, shared by many probes to save loading the CA store each time)
+    defaults to the TLS policy's client context. Raises MailError (its title says what went wrong
+    in a few words) when the server is not there, is not that protocol, or cannot be secured.
+    ``security`` NONE is refused outright.
     """
     endpoint = Endpoint(
         protocol, host, port, security, "", ca_file=dns.network.ca_file, timeout=remaining(deadline)
@@ -222,7 +225,7 @@ def handshake(
     if security is Security.NONE:
         raise TlsError("Unencrypted connections are never proposed.")
     try:
-        context = client_context(endpoint)
+        context = context or client_context(endpoint)
         return _PROTOCOLS[protocol](
             endpoint, lambda: dns.connect(host, port, deadline), context, remaining(deadline)
         )

@@ -82,7 +82,11 @@ class Discovery:
 
     @property
     def found(self) -> bool:
-        """True when at least one incoming server was found (else: manual entry, see ``tried``)."""
+        """True when at least one incoming server was found.
+
+        When nothing was found, ``source`` is GUESS (the last path asked), the server tuples are
+        empty and ``tried`` says what was asked: the manual-entry screen shows it.
+        """
         return bool(self.incoming)
 
 

@@ -15,7 +15,9 @@ Order of trust, most trusted first, and why:
    CAPABILITY/CAPA/EHLO over verified TLS: proof that a server is there, not that it is the
    domain's mail service for this address.
 
-All paths start together under one deadline. The answer is the most trusted path that found
+All paths start together under one deadline; only the probing of guessed names waits until the
+others have finished or had a short head start, so that a quick answer costs no connections to
+hosts that may not be mail servers at all. The answer is the most trusted path that found
 servers, taken as soon as no more trusted path is still asking; at the deadline, the best found by
 then. Implicit TLS comes before STARTTLS (RFC 8314); plaintext is never proposed.
 
@@ -26,6 +28,7 @@ When nothing answers, the result is a Discovery with no servers (``found`` is Fa
 from __future__ import annotations
 
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +39,7 @@ from typing import TypeVar, cast
 from tuimail.backends import autoconfig
 from tuimail.backends.dns import Dns, LookupFailed, valid_host
 from tuimail.backends.handshake import handshake
+from tuimail.backends.tls import verifying_context
 from tuimail.model.account import Protocol, Security
 from tuimail.model.discovery import Discovery, DiscoveryNetwork, ServerChoice, Source
 from tuimail.model.errors import ConfigError, MailError
@@ -46,6 +50,9 @@ Rank = tuple[int, int]
 
 _POLL = 0.1
 """Seconds between looks at the caller's cancel event while waiting."""
+GUESS_HEAD_START = 0.15
+"""The share of the time limit (at most 1.5 s) the other paths have before guessed names are
+probed, unless they finish sooner."""
 _SHORT = {
     Source.PROVIDER: "provider list",
     Source.AUTOCONFIG: "autoconfig",
@@ -97,7 +104,13 @@ class _Run:
     dns: Dns
     deadline: float
     """When the paths stop asking (a little before the caller's limit, to hand in results)."""
+    context: ssl.SSLContext
+    """One verifying TLS context for every probe and fetch (loading the CA store takes ~0.1 s)."""
+    guess_after: float
+    """When guessed names are probed even if other paths are still asking."""
     stop: threading.Event = field(default_factory=threading.Event)
+    trusted_done: threading.Event = field(default_factory=threading.Event)
+    """Set when every path but the guesses has finished."""
     events: queue.Queue[tuple[str, object]] = field(default_factory=queue.Queue)
 
     def progress(self, line: str) -> None:
@@ -158,7 +171,7 @@ def _short_url(url: str) -> str:
 def _autoconfig(run: _Run, url: str, source: Source, tried: list[str]) -> Found | None:
     run.progress(f"Fetching {_short_url(url)}…")
     try:
-        data = autoconfig.fetch(url, run.dns, run.dns.network.ca_file, run.deadline)
+        data = autoconfig.fetch(url, run.dns, run.deadline, context=run.context)
         config = autoconfig.parse(data, run.email)
     except autoconfig.AutoconfigError as exc:
         tried.append(f"autoconfig {_short_url(url)}: {exc}")
@@ -274,6 +287,9 @@ class _Guess:
 
 
 def _guess(run: _Run, tried: list[str]) -> Found | None:
+    run.trusted_done.wait(max(0.0, run.guess_after - time.monotonic()))
+    if run.stop.is_set():
+        return None
     candidates = [
         _Guess(protocol, f"{prefix}.{run.domain}", port, security)
         for protocol, (prefixes, ports) in _GUESS_PORTS.items()
@@ -399,7 +415,15 @@ def discover(
     network = network or DiscoveryNetwork()
     limit = started + timeout
     # the paths stop a little early so that what they found reaches the answer in time
-    run = _Run(email, domain, Dns(network), limit - min(1.0, timeout * 0.2))
+    context = verifying_context(network.ca_file, domain)
+    run = _Run(
+        email,
+        domain,
+        Dns(network),
+        deadline=limit - min(1.0, timeout * 0.2),
+        context=context,
+        guess_after=started + min(1.5, timeout * GUESS_HEAD_START),
+    )
     url, well_known = autoconfig.urls(domain, email)
     paths: dict[Rank, Callable[[list[str]], Found | None]] = {
         (Source.AUTOCONFIG, 0): lambda tried: _autoconfig(run, url, Source.AUTOCONFIG, tried),
@@ -477,8 +501,11 @@ def _race(
                 continue
             done_rank, answer = cast(tuple[Rank, Found | None], value)
             pending.discard(done_rank)
+            if all(rank[0] == Source.GUESS for rank in pending):
+                run.trusted_done.set()
             if answer is not None and answer.usable:
                 results[done_rank] = answer
     finally:
         run.stop.set()
+        run.trusted_done.set()  # a guess path still waiting for its turn ends now
     return results, pending

@@ -191,7 +191,7 @@ PROVIDERS: tuple[Provider, ...] = (
     ),
     Provider(
         "GMX (international)",
-        ("gmx.com", "gmx.us", "gmx.co.uk", "gmx.fr", "gmx.es"),
+        ("gmx.com", "gmx.us"),
         ("gmx.com",),
         (
             Server(IMAP, "imap.gmx.com", 993, TLS),
