@@ -19,7 +19,10 @@ from mailstack.stack import MailStack
 
 from tuimail.backends import autoconfig
 from tuimail.backends.dns import Dns
-from tuimail.model.account import Protocol, Security
+from tuimail.backends.imap.connection import probe as imap_probe
+from tuimail.backends.pop3 import probe as pop3_probe
+from tuimail.backends.smtp import probe as smtp_probe
+from tuimail.model.account import Endpoint, Protocol, Role, Security
 from tuimail.model.discovery import DiscoveryNetwork, ServerChoice, Source
 from tuimail.services.discover import discover
 
@@ -70,6 +73,29 @@ def test_autoconfig_finds_the_mail_stack(
         "autoconfig.example.test",
         f"{XML_PATH}?emailaddress=alice%40example.test",
     ) in discovery_world.https.requests
+
+
+def test_what_discovery_net_finds_logs_in(
+    discovery_net: DiscoveryNetwork, mailstack: MailStack
+) -> None:
+    """The wizard's starting point: every server found accepts alice's password over TLS."""
+    found = discover(mailstack.address("alice"), network=discovery_net)
+    assert found is not None
+    probes = {IMAP: imap_probe, POP3: pop3_probe, SMTP: smtp_probe}
+    for role, choices in ((Role.INCOMING, found.incoming), (Role.OUTGOING, found.outgoing)):
+        for choice in choices:
+            endpoint = Endpoint(
+                choice.protocol,
+                choice.host,
+                choice.port,
+                choice.security,
+                choice.username,
+                ca_file=discovery_net.ca_file,
+                timeout=30,
+            )
+            report = probes[choice.protocol]("alice", role, endpoint, mailstack.password("alice"))
+            assert report.ok, (choice, report.error)
+            assert report.tls is not None
 
 
 def test_well_known_autoconfig(discovery_world: DiscoveryWorld) -> None:

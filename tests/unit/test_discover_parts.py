@@ -65,11 +65,11 @@ def test_oauth2_only_servers_are_reported_not_proposed() -> None:
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        (ENTITY_BOMB, "DTD"),
+        (ENTITY_BOMB, "declares a DTD"),
         (
             b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
             b"<clientConfig>&e;</clientConfig>",
-            "DTD",
+            "declares a DTD",
         ),
         (b"<clientConfig>&undefined;</clientConfig>", "not well-formed"),
         (b"<clientConfig><emailProvider>", "not well-formed"),
