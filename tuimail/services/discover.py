@@ -32,7 +32,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TypeVar, cast
 
@@ -136,18 +136,14 @@ def _parallel(run: _Run, jobs: Sequence[Callable[[], T]]) -> list[T | BaseExcept
 
     for index, job in enumerate(jobs):
         threading.Thread(target=work, args=(index, job), daemon=True).start()
-    for _ in jobs:
-        while True:
-            if run.stopped:
-                return results
-            try:
-                index, result = done.get(
-                    timeout=max(0.01, min(_POLL, run.deadline - time.monotonic()))
-                )
-            except queue.Empty:
-                continue
-            results[index] = result
-            break
+    received = 0
+    while received < len(jobs) and not run.stopped:
+        try:
+            index, result = done.get(timeout=max(0.01, min(_POLL, run.deadline - time.monotonic())))
+        except queue.Empty:
+            continue
+        results[index] = result
+        received += 1
     return results
 
 
@@ -254,16 +250,7 @@ def _mx(run: _Run, tried: list[str]) -> Found | None:
         tried.append(f"MX {run.domain}: {host}, run by {provider.name}")
         found = _from_provider(provider, run.email, Source.MX)
         note = f"{run.domain}'s mail is handled by {provider.name} (its MX is {host})."
-        return Found(
-            found.source,
-            found.incoming,
-            found.outgoing,
-            found.provider,
-            (note, *found.notes),
-            found.needs_app_password,
-            found.oauth2_only,
-            found.help_url,
-        )
+        return replace(found, notes=(note, *found.notes))
     parent = registrable_domain(host)
     if parent == registrable_domain(run.domain):
         tried.append(f"MX {run.domain}: {host}, the domain's own (nothing more to ask)")
@@ -318,6 +305,7 @@ def _guess(run: _Run, tried: list[str]) -> Found | None:
                 c.security,
                 dns=run.dns,
                 deadline=run.deadline,
+                context=run.context,
             )
             for c in probes
         ],
