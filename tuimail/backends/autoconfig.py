@@ -102,7 +102,7 @@ def _get(
         raise AutoconfigError(str(exc)) from None
     except OSError as exc:
         raise AutoconfigError(_network_reason(exc)) from None
-    conn = http.client.HTTPSConnection(host, port, timeout=remaining(deadline))
+    conn = http.client.HTTPSConnection(host, port, timeout=remaining(deadline), context=context)
     try:
         try:
             conn.sock = context.wrap_socket(sock, server_hostname=host)
