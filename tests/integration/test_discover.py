@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from helpers.discovery import (
@@ -208,15 +209,31 @@ def test_a_guessed_port_that_speaks_another_protocol_is_not_proposed(
 
 
 def test_when_paths_disagree_the_most_trusted_wins(discovery_world: DiscoveryWorld) -> None:
-    discovery_world.https.routes[("autoconfig.disagree.test", XML_PATH)] = send(
-        config_xml(server_xml("imap", "ac-imap.disagree.test", 993, "SSL", "x"))
-    )
+    # the autoconfig file is served only once SRV and MX have found their (other) servers
+    others_found = threading.Event()
+    seen: set[str] = set()
+
+    def progress(line: str) -> None:
+        if line.startswith("Found ") and line.endswith(("(SRV)", "(MX)")):
+            seen.add(line.rpartition("(")[2])
+        if len(seen) == 2:
+            others_found.set()
+
+    late_file = send(config_xml(server_xml("imap", "ac-imap.disagree.test", 993, "SSL", "x")))
+
+    def late(handler: BaseHTTPRequestHandler) -> None:
+        others_found.wait(timeout=8)
+        late_file(handler)
+
+    discovery_world.https.routes[("autoconfig.disagree.test", XML_PATH)] = late
     net = discovery_world.network({443: discovery_world.https.port})
-    found = discover("frank@disagree.test", network=net)
+    found = discover("frank@disagree.test", network=net, on_progress=progress)
+    assert others_found.is_set()  # SRV and MX had answered before the autoconfig file came
     assert found is not None
-    assert found.source is Source.AUTOCONFIG  # over SRV (srv-imap.) and MX (Gmail)
+    assert found.source is Source.AUTOCONFIG
     assert found.incoming == (ServerChoice(IMAP, "ac-imap.disagree.test", 993, TLS, "x"),)
     assert "SRV _imaps._tcp.disagree.test: srv-imap.disagree.test:993" in found.tried
+    assert "MX disagree.test: aspmx.l.google.com, run by Gmail" in found.tried
 
 
 def test_a_less_trusted_path_is_used_when_a_more_trusted_one_fails(

@@ -394,7 +394,13 @@ def discover(
     started = time.monotonic()
     domain = _domain_of(email)
     email = email.strip()
-    report = on_progress or (lambda _line: None)
+    said: list[str] = []
+
+    def report(line: str) -> None:
+        said.append(line)
+        if on_progress is not None:
+            on_progress(line)
+
     provider = by_domain(domain)
     if provider is not None:
         found = _from_provider(provider, email, Source.PROVIDER)
@@ -441,7 +447,8 @@ def discover(
         report(f"Nothing found for {domain}: enter the servers by hand.")
         return _discovery(email, None, lines)
     found = results[min(results)]
-    report(_found_line(found))
+    if said[-1:] != [_found_line(found)]:  # another path's find was told last: say which won
+        report(_found_line(found))
     return _discovery(email, found, lines)
 
 
@@ -493,6 +500,7 @@ def _race(
                 run.trusted_done.set()
             if answer is not None and answer.usable:
                 results[done_rank] = answer
+                report(_found_line(answer))
     finally:
         run.stop.set()
         run.trusted_done.set()  # a guess path still waiting for its turn ends now
