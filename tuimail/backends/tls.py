@@ -30,20 +30,24 @@ def client_context(endpoint: Endpoint) -> ssl.SSLContext:
     With a pinned fingerprint the chain is not checked against CAs; instead the handshake itself
     fails unless the certificate has that fingerprint, before any byte is sent inside TLS.
     """
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.sslsocket_class = PacedSSLSocket
-    if endpoint.ca_file:
-        try:
-            context.load_verify_locations(cafile=endpoint.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise TlsError(
-                f"The CA file {endpoint.ca_file} for {endpoint.host} cannot be used: {exc}."
-            ) from None
+    context = verifying_context(endpoint.ca_file, endpoint.host)
     if endpoint.tls_fingerprint:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         context.sslsocket_class = _pinned_socket_class(endpoint)
+    return context
+
+
+def verifying_context(ca_file: str | None, host: str) -> ssl.SSLContext:
+    """A context that verifies certificates and host names: system CAs plus ``ca_file``."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.sslsocket_class = PacedSSLSocket
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise TlsError(f"The CA file {ca_file} for {host} cannot be used: {exc}.") from None
     return context
 
 
