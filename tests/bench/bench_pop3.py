@@ -204,6 +204,10 @@ def fetchmail(stack: MailStack, work: Path) -> float:
 
 def getmail(stack: MailStack, work: Path) -> float:
     maildir = _maildir(work / "GMaildir")
+    # getmail refuses to deliver as root: it delivers as nobody, into a Maildir nobody owns
+    work.chmod(0o755)
+    for path in (maildir, *maildir.iterdir()):
+        shutil.chown(path, "nobody")
     gdir = work / "getmail"
     gdir.mkdir(exist_ok=True)
     rc = gdir / "getmailrc"
@@ -219,6 +223,7 @@ def getmail(stack: MailStack, work: Path) -> float:
         [destination]
         type = Maildir
         path = {maildir}/
+        user = nobody
 
         [options]
         delete = false
