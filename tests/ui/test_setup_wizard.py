@@ -9,6 +9,7 @@ import ssl
 import threading
 import tomllib
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ from textual.widgets import Input, Select, Static
 
 from tuimail.config.vault import Vault
 from tuimail.model.account import Protocol, Security
+from tuimail.model.discovery import DiscoveryNetwork
+from tuimail.services.discover import discover
 from tuimail.ui.app import TuimailApp
 from tuimail.ui.screens.inbox import InboxScreen
 from tuimail.ui.screens.setup import SetupScreen
@@ -512,3 +515,85 @@ def test_mail_on_this_machine_instead(tmp_path: Path, monkeypatch: pytest.Monkey
     _run(scenario())
     account = tomllib.loads(setup.config_file.read_text())["accounts"]["local"]
     assert account["incoming"] == {"protocol": "mbox", "path": str(mbox.resolve())}
+
+
+# -- with the real discovery engine: dnsmasq and an HTTPS autoconfig server on loopback --------
+
+
+@pytest.mark.mailstack
+def test_discovered_settings_to_the_inbox(
+    mailstack: MailStack,
+    discovery_net: DiscoveryNetwork,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """alice@example.test: autoconfig finds the stack, the login passes, alice's mail shows."""
+    assert discovery_net.ca_file is not None
+    monkeypatch.setenv("SSL_CERT_FILE", discovery_net.ca_file)
+    subject = f"Found by autoconfig {tmp_path.name}"
+    message = EmailMessage()
+    message["From"] = "bob@example.test"
+    message["To"] = mailstack.address("alice")
+    message["Subject"] = subject
+    message.set_content("Hello.\n")
+    mailstack.deliver("alice", bytes(message))
+    app, setup = wizard_app(tmp_path, partial(discover, network=discovery_net))
+
+    async def scenario() -> None:
+        with file_keyring(tmp_path / "keyring.json"):
+            async with app.run_test(size=(80, 24)) as pilot:
+                await type_address(pilot, mailstack.address("alice"), mailstack.password("alice"))
+                screen = _top(app)
+                assert isinstance(screen, SetupScreen)
+                for _ in range(300):  # discovery runs up to its 10 s limit
+                    await settle(app, pilot, rounds=1)
+                    if screen.step != "looking":
+                        break
+                assert screen.step == "settings"
+                assert "Found in the provider's autoconfig file" in shown(app, "#found")
+                assert screen.query_one("#in-port", Input).value == str(mailstack.imaps)
+                screen.query_one("#test").focus()
+                await pilot.press("enter")
+                await settle(app, pilot)
+                assert screen.step == "saved", shown(app, "#test-failure")
+                await pilot.press("enter")
+                await settle(app, pilot, rounds=6)
+                inbox = _top(app)
+                assert isinstance(inbox, InboxScreen)
+                messages = inbox.query_one(MessageList)
+                for _ in range(100):
+                    if messages.keys:
+                        break
+                    await settle(app, pilot)
+                assert app.client is not None
+                subjects = [c.envelope.subject for c in app.client.envelopes(messages.keys)]
+                assert subject in subjects
+
+    _run(scenario())
+    saved = tomllib.loads(setup.config_file.read_text())["accounts"]["example"]
+    assert saved["incoming"]["host"] == "127.0.0.1"
+
+
+@pytest.mark.mailstack
+def test_nothing_discovered_says_what_was_asked(
+    discovery_net: DiscoveryNetwork, tmp_path: Path
+) -> None:
+    """nothing.test has no records: manual entry within the time limit, with what was asked."""
+    app, _ = wizard_app(tmp_path, partial(discover, network=discovery_net, timeout=5.0))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await type_address(pilot, "alice@nothing.test", "pw-123456")
+            screen = _top(app)
+            assert isinstance(screen, SetupScreen)
+            for _ in range(300):
+                await settle(app, pilot, rounds=1)
+                if screen.step != "looking":
+                    break
+            assert screen.step == "settings"
+            found = shown(app, "#found")
+            assert "No settings were found for this address" in found
+            assert "•" in found  # what was asked
+            assert screen.query_one("#in-host", Input).value == "imap.nothing.test"
+
+    _run(scenario())

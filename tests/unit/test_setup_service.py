@@ -2,43 +2,36 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
 from pathlib import Path
 
 import pytest
 from helpers.cli import Cli
 
+from tuimail.config.paths import Paths
+from tuimail.config.secrets import Secrets
 from tuimail.model.account import Protocol, Security
 from tuimail.model.discovery import Discovery, Source
 from tuimail.model.errors import ConfigError
 from tuimail.services import setup
 
 
-def test_discovery_is_found_by_name_when_first_needed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The wizard calls tuimail.services.discover.discover once that module exists."""
+def test_the_wizard_uses_the_discovery_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a discover function given, the setup asks tuimail.services.discover.discover."""
     calls: list[tuple[str, float]] = []
-    module = types.ModuleType(setup.DISCOVERY_MODULE)
 
     def discover(email: str, **options: object) -> Discovery:
         calls.append((email, float(options["timeout"])))  # type: ignore[arg-type]
         return Discovery(email, Source.GUESS, (), ())
 
-    module.discover = discover  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, setup.DISCOVERY_MODULE, module)
-    found = setup.default_discover("a@example.org", timeout=3.0)
+    monkeypatch.setattr("tuimail.services.discover.discover", discover)
+    paths = Paths(Path("/nonexistent/config.toml"), Path("/nonexistent"), Path("/nonexistent"))
+    account_setup = setup.AccountSetup(
+        paths, Secrets(paths.vault_file), cache_file=Path("/nonexistent/c"), discovery_timeout=3.0
+    )
+    found = account_setup.discover("a@example.org")
     assert found is not None
     assert found.source is Source.GUESS
     assert calls == [("a@example.org", 3.0)]
-
-
-def test_without_discovery_nothing_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, setup.DISCOVERY_MODULE, None)  # import fails
-    said: list[str] = []
-    assert setup.default_discover("a@example.org", on_progress=said.append) is None
-    assert said == ["Automatic discovery is not available in this tuimail."]
-    assert importlib.util.find_spec("tuimail.services.setup") is not None
 
 
 def test_account_names() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import getpass
-import importlib
 import re
 import socket
 import threading
@@ -40,8 +39,6 @@ from tuimail.services.events import EventSink, ServerChecked, ServerCheckStarted
 
 DISCOVERY_TIMEOUT = 10.0
 """Seconds discovery may take in all."""
-DISCOVERY_MODULE = "tuimail.services.discover"
-"""Where the discovery engine lives; imported by name when first needed."""
 
 
 class DiscoverFunction(TypingProtocol):
@@ -64,20 +61,10 @@ def default_discover(
     on_progress: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Discovery | None:
-    """tuimail's discovery engine (``tuimail.services.discover.discover``), loaded on first use.
+    """tuimail's discovery engine (``tuimail.services.discover.discover``), loaded on first use."""
+    from tuimail.services.discover import discover  # noqa: PLC0415 - dnspython loads when used
 
-    Without it (a build that lacks it) nothing is found and the wizard asks for the settings.
-    """
-    try:
-        module = importlib.import_module(DISCOVERY_MODULE)
-    except ImportError:
-        if on_progress is not None:
-            on_progress("Automatic discovery is not available in this tuimail.")
-        return None
-    found: Discovery | None = module.discover(
-        email, timeout=timeout, on_progress=on_progress, cancel=cancel
-    )
-    return found
+    return discover(email, timeout=timeout, on_progress=on_progress, cancel=cancel)
 
 
 # -- the form ----------------------------------------------------------------------------------

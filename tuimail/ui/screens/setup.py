@@ -469,7 +469,7 @@ class SetupScreen(Screen[Saved | None]):
         if generation != self._generation or self.step != "looking":
             return
         if found is None or not found.incoming:
-            self._manual(stopped=False, searched=True)
+            self._manual(stopped=False, searched=True, tried=found.tried if found else ())
             return
         self.discovery = found
         self._fill_from_discovery(found)
@@ -480,7 +480,9 @@ class SetupScreen(Screen[Saved | None]):
     def _domain(self) -> str:
         return self.query_one("#email", Input).value.strip().rpartition("@")[2].lower()
 
-    def _manual(self, *, stopped: bool, searched: bool = False) -> None:
+    def _manual(
+        self, *, stopped: bool, searched: bool = False, tried: tuple[str, ...] = ()
+    ) -> None:
         """Settings to type by hand, prefilled with the usual guesses."""
         self.discovery = None
         self.found = {}
@@ -495,7 +497,10 @@ class SetupScreen(Screen[Saved | None]):
             heading += "gives (guesses below)."
         else:
             heading = "Enter the settings your provider gives (guesses below)."
-        self.query_one("#found", Static).update(Text(heading, style="bold"))
+        text = Text(heading, style="bold")
+        for line in tried[-6:]:  # what was asked, so the person knows it was not a typo
+            text.append(f"\n• {safe_line(line)}", style="")
+        self.query_one("#found", Static).update(text)
         self._to_settings()
 
     def _set_server(self, prefix: str, server: ServerChoice) -> None:
