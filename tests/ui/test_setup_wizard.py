@@ -30,7 +30,7 @@ from helpers.setup import (
 )
 from mailstack.stack import MailStack
 from textual.screen import Screen
-from textual.widgets import Input, Select, Static
+from textual.widgets import Checkbox, Input, Select, Static
 
 from tuimail.config.vault import Vault
 from tuimail.model.account import Protocol, Security
@@ -597,3 +597,57 @@ def test_nothing_discovered_says_what_was_asked(
             assert screen.query_one("#in-host", Input).value == "imap.nothing.test"
 
     _run(scenario())
+
+
+@pytest.mark.mailstack
+def test_pop3_account_to_the_inbox(
+    mailstack: MailStack,
+    trusted_stack_ca: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """POP3 chosen: its leave-on-server options are shown, and the first sync downloads."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # the POP3 Maildir
+    subject = f"Fetched by POP3 {tmp_path.name}"
+    message = EmailMessage()
+    message["From"] = "bob@example.test"
+    message["To"] = mailstack.address("carol")
+    message["Subject"] = subject
+    message.set_content("Hello.\n")
+    mailstack.deliver("carol", bytes(message))
+    servers = Servers(
+        (Protocol.POP3, "localhost", mailstack.pop3s, Security.TLS),
+        ("localhost", mailstack.smtps, Security.TLS),
+    )
+    app, setup = wizard_app(tmp_path, discovery_for(servers, "carol"))
+
+    async def scenario() -> None:
+        with file_keyring(tmp_path / "keyring.json"):
+            async with app.run_test(size=(80, 24)) as pilot:
+                await type_address(pilot, mailstack.address("carol"), mailstack.password("carol"))
+                await settle(app, pilot)
+                screen = _top(app)
+                assert isinstance(screen, SetupScreen)
+                assert screen.query_one("#pop3-options").display
+                assert screen.query_one("#pop3-leave", Checkbox).value  # leave on the server
+                screen.query_one("#test").focus()
+                await pilot.press("enter")
+                await settle(app, pilot)
+                assert screen.step == "saved", shown(app, "#test-failure")
+                await pilot.press("enter")
+                await settle(app, pilot, rounds=6)
+                inbox = _top(app)
+                assert isinstance(inbox, InboxScreen)
+                messages = inbox.query_one(MessageList)
+                for _ in range(100):
+                    if messages.keys:
+                        break
+                    await settle(app, pilot)
+                assert app.client is not None
+                subjects = [c.envelope.subject for c in app.client.envelopes(messages.keys)]
+                assert subject in subjects
+
+    _run(scenario())
+    saved = tomllib.loads(setup.config_file.read_text())["accounts"]["example"]
+    assert saved["incoming"]["protocol"] == "pop3"
+    assert saved["pop3"]["leave_on_server"] is True

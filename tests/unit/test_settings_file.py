@@ -112,7 +112,9 @@ def test_edit_to_pop3_adds_its_options(config: Path) -> None:
         pop3=Pop3Options(leave_on_server=True, delete_after_days=14),
     )
     replace_account(config, pop3)
-    assert load_settings(config).account("work") == pop3
+    again = load_settings(config).account("work")
+    assert again.local is not None  # POP3 mail is read from a Maildir of its own
+    assert again == replace(pop3, local=again.local)
     assert "# keys I like\n[keys]" in config.read_text()
 
 
@@ -157,3 +159,23 @@ def test_a_write_that_would_not_read_back_is_refused(config: Path) -> None:
     with pytest.raises(ConfigError, match="host"):
         add_account(config, broken)
     assert config.read_text() == COMMENTED
+
+
+def test_a_pop3_account_keeps_its_server_apop_and_maildir(tmp_path: Path) -> None:
+    """POP3 accounts read from a Maildir of their own: editing keeps the server, apop and it."""
+    maildir = tmp_path / "pop-mail"
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[accounts.pop]\nemail = "p@example.test"\n[accounts.pop.incoming]\nprotocol = "pop3"\n'
+        'host = "pop.example.test"\nport = 995\n[accounts.pop.pop3]\napop = true  # old server\n'
+        f'maildir = "{maildir}"\n'
+    )
+    pop = load_settings(path).account("pop")
+    assert pop.incoming is not None
+    assert pop.local is not None
+    edited = replace(pop, pop3=replace(pop.pop3, delete_after_days=30))
+    replace_account(path, edited)
+    again = load_settings(path).account("pop")
+    assert again == edited
+    assert again.pop3.apop
+    assert "apop = true  # old server" in path.read_text()

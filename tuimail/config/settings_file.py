@@ -19,8 +19,9 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import Comment, InlineTable, Table, Whitespace
 
+from tuimail.config.paths import pop3_maildir
 from tuimail.config.settings import Settings, parse_settings
-from tuimail.model.account import Account, Endpoint, Pop3Options, Protocol, Role
+from tuimail.model.account import Account, Endpoint, Protocol, Role
 from tuimail.model.errors import ConfigError
 
 _DEFAULT_TIMEOUT = 30.0
@@ -48,12 +49,19 @@ def endpoint_values(endpoint: Endpoint, role: Role) -> dict[str, Any]:
     return values
 
 
-def _pop3_values(options: Pop3Options) -> dict[str, Any]:
-    return {
+def _pop3_values(account: Account) -> dict[str, Any]:
+    options = account.pop3
+    values: dict[str, Any] = {
         "leave_on_server": options.leave_on_server,
         "delete_after_days": options.delete_after_days,
         "delete_when_deleted_locally": options.delete_when_deleted_locally,
     }
+    if options.apop:
+        values["apop"] = True
+    default_maildir = str(pop3_maildir(account.id).absolute())
+    if account.local is not None and account.local.path != default_maildir:
+        values["maildir"] = account.local.path
+    return values
 
 
 def account_values(account: Account) -> dict[str, Any]:
@@ -68,16 +76,16 @@ def account_values(account: Account) -> dict[str, Any]:
         values["save_sent"] = False
     if account.sendmail:
         values["sendmail"] = account.sendmail
-    if account.local is not None:
-        values["incoming"] = {"protocol": account.local.format.value, "path": account.local.path}
-    elif account.incoming is not None:
+    if account.incoming is not None:  # a POP3 account has a Maildir too: its server comes first
         values["incoming"] = endpoint_values(account.incoming, Role.INCOMING)
+    elif account.local is not None:
+        values["incoming"] = {"protocol": account.local.format.value, "path": account.local.path}
     else:
         raise ConfigError(f"Account {account.id!r} has neither a server nor local mail.")
     if account.outgoing is not None:
         values["outgoing"] = endpoint_values(account.outgoing, Role.OUTGOING)
     if account.incoming is not None and account.incoming.protocol is Protocol.POP3:
-        values["pop3"] = _pop3_values(account.pop3)
+        values["pop3"] = _pop3_values(account)
     return values
 
 
@@ -171,9 +179,12 @@ def _insert(table: Any, key: str, value: Any) -> None:
     for position, (name, item) in enumerate(body):
         if name is not None and not isinstance(item, (Table, Comment, Whitespace)):
             index = position + 1
+    if index >= len(body):  # nothing follows the last value: an ordinary append
+        table[key] = value
+        return
     try:
         table.value._insert_at(index, key, tomlkit.item(value))
-    except (AttributeError, TOMLKitError, IndexError):  # another tomlkit: at the end, still valid
+    except (AttributeError, TOMLKitError, IndexError, ValueError):  # at the end: still valid
         table[key] = value
 
 

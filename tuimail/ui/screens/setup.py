@@ -618,10 +618,10 @@ class SetupScreen(Screen[Saved | None]):
             self._error(exc.message)
             return None
         days = self.query_one("#pop3-days", Input).value.strip()
-        pop3 = Pop3Options(
+        pop3 = replace(
+            base.pop3 if base is not None else Pop3Options(),
             leave_on_server=self.query_one("#pop3-leave", Checkbox).value,
             delete_after_days=int(days) if days else 0,
-            delete_when_deleted_locally=base.pop3.delete_when_deleted_locally if base else False,
         )
         name = self.query_one("#name", Input).value.strip()
         if base is not None:
