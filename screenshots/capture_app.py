@@ -73,6 +73,33 @@ async def shoot(name: str, steps: Steps, size: tuple[int, int], work: Path) -> P
     return path
 
 
+WIZARD_STEPS = ("address", "settings", "test-failed", "saved")
+
+
+async def shoot_wizard(step: str, size: tuple[int, int]) -> Path:
+    """A setup wizard step, with the fixed stand-in answers of its snapshot tests."""
+    from ui import test_setup_snapshots as wizard  # noqa: PLC0415 - tests/ is on the path
+
+    outcome, block, drive = wizard.STEPS[step]
+    wizard.RELEASE.clear()
+    app = wizard._app(wizard.StandInSetup(outcome, block_discovery=block))
+    try:
+        async with app.run_test(size=size) as pilot:
+            await drive(pilot)
+            path = HERE / f"wizard-{step}-{size[0]}x{size[1]}.svg"
+            app.save_screenshot(str(path.name), str(path.parent))
+    finally:
+        wizard.RELEASE.set()
+    return path
+
+
+def _png(path: Path) -> None:
+    if shutil.which("rsvg-convert"):
+        subprocess.run(
+            ["rsvg-convert", str(path), "-o", str(path.with_suffix(".png"))], check=False
+        )
+
+
 def main() -> None:
     os.environ["TZ"] = "UTC"
     time.tzset()
@@ -83,11 +110,11 @@ def main() -> None:
             for name, steps in SHOTS.items():
                 path = asyncio.run(shoot(name, steps, size, work))
                 print(path.relative_to(HERE.parent))
-                if shutil.which("rsvg-convert"):
-                    subprocess.run(
-                        ["rsvg-convert", str(path), "-o", str(path.with_suffix(".png"))],
-                        check=False,
-                    )
+                _png(path)
+            for step in WIZARD_STEPS:
+                path = asyncio.run(shoot_wizard(step, size))
+                print(path.relative_to(HERE.parent))
+                _png(path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
