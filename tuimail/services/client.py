@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tuimail.services.actions import Actions
     from tuimail.services.compose import Outcome
     from tuimail.services.sync import SyncResult
+    from tuimail.services.watch import Watcher
 
 # Protocol code, MIME building and the like load on first use (in a worker), not when the app
 # starts: the first screen of mail paints sooner.
@@ -69,6 +70,13 @@ class MailClient:
         self._local = threading.local()
         self._actions_lock = threading.Lock()
         self._actions: Actions | None = None
+        self._sync_locks = {account.id: threading.Lock() for account in self.accounts}
+        """One sync of an account at a time (the periodic sync and the new-mail watch)."""
+        self._watchers: list[Watcher] = []
+        self._watchers_lock = threading.Lock()
+        self._watching_stopped = False
+        self.watch_poll: float | None = None
+        """Seconds between checks of a watch that polls (None: 5 for files, 60 for NOOP)."""
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -243,40 +251,90 @@ class MailClient:
         self, *, on_event: EventSink = ignore_events, cancel: threading.Event | None = None
     ) -> list[SyncResult]:
         """Sync every account (local ones by scanning their files); errors are in the results."""
-        from tuimail.services.local import open_local, sync_local  # noqa: PLC0415
-        from tuimail.services.sync import SyncResult, sync_account  # noqa: PLC0415
 
         results = []
         for account in self.accounts:
             if cancel is not None and cancel.is_set():
                 break
-            if account.local is not None:
-                results.append(
-                    sync_local(
-                        self.cache_file,
-                        account,
-                        open_local(account),
-                        on_event=on_event,
-                        cancel=cancel,
-                    )
-                )
-                continue
-            try:
-                password = self.passwords(account, Role.INCOMING)
-            except MailError as exc:
-                results.append(SyncResult(account.id, errors=[exc]))
-                continue
-            results.append(
-                sync_account(
-                    self.cache_file,
-                    account,
-                    password,
-                    on_event=on_event,
-                    cancel=cancel,
-                    before_folders=partial(self._replay, account.id, on_event),
-                )
-            )
+            with self._sync_locks[account.id]:
+                results.append(self._sync_account(account, on_event, cancel))
         return results
+
+    def _sync_account(
+        self,
+        account: Account,
+        on_event: EventSink,
+        cancel: threading.Event | None,
+        folders: Sequence[str] | None = None,
+    ) -> SyncResult:
+        from tuimail.services.local import open_local, sync_local  # noqa: PLC0415
+        from tuimail.services.sync import SyncResult, sync_account  # noqa: PLC0415
+
+        if account.local is not None:
+            try:
+                mailbox = open_local(account)
+            except MailError as exc:
+                return SyncResult(account.id, errors=[exc])
+            return sync_local(self.cache_file, account, mailbox, on_event=on_event, cancel=cancel)
+        try:
+            password = self.passwords(account, Role.INCOMING)
+        except MailError as exc:
+            return SyncResult(account.id, errors=[exc])
+        return sync_account(
+            self.cache_file,
+            account,
+            password,
+            folders=folders,
+            on_event=on_event,
+            cancel=cancel,
+            before_folders=partial(self._replay, account.id, on_event),
+        )
+
+    def watch(
+        self, account_id: str, *, on_event: EventSink = ignore_events, poll: float | None = None
+    ) -> None:
+        """Watch an account for new mail until stop_watching(): blocking, in a thread of its own.
+
+        Changes are synced into the cache; NewMail events say what arrived, Watching events that
+        the watch is (again) in place, SyncFailed events what went wrong. IMAP polls with NOOP
+        every ``poll`` seconds where there is no IDLE (default 60); local files are checked
+        every ``poll`` seconds (default 5).
+        """
+        from tuimail.services.local import open_local  # noqa: PLC0415
+        from tuimail.services.watch import Watcher  # noqa: PLC0415
+
+        account = self.account(account_id)
+        local = account.local is not None
+        poll = poll or self.watch_poll or (5.0 if local else 60.0)
+        watcher = Watcher(account, on_event=on_event, poll=poll)
+        with self._watchers_lock:
+            if self._watching_stopped:
+                return
+            self._watchers.append(watcher)
+        lock = self._sync_locks[account.id]
+
+        def sync(folders: Sequence[str] | None = None) -> SyncResult:
+            with lock:
+                return self._sync_account(account, on_event, watcher.cancel, folders)
+
+        try:
+            if local:
+                watcher.watch_local(partial(open_local, account), sync)
+            else:
+                watcher.watch_imap(
+                    self.cache_file, partial(self._session, account), lambda f: sync([f])
+                )
+        finally:
+            with self._watchers_lock:
+                self._watchers.remove(watcher)
+
+    def stop_watching(self) -> None:
+        """Stop every watch now (connections waiting in IDLE are cut); for quitting."""
+        with self._watchers_lock:
+            self._watching_stopped = True
+            watchers = list(self._watchers)
+        for watcher in watchers:
+            watcher.stop()
 
     def _replay(self, account: str, on_event: EventSink, session: ImapSession) -> int:
         from tuimail.services import actions as action_service  # noqa: PLC0415

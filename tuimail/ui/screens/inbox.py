@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,10 @@ from tuimail.services.events import (
     EnvelopesChanged,
     EnvelopesRemoved,
     Event,
+    NewMail,
+    SyncFailed,
     SyncProgress,
+    Watching,
 )
 from tuimail.ui.screens.dialogs import ConfirmDialog, FolderPicker
 from tuimail.ui.text import error_text, line
@@ -98,10 +102,16 @@ class InboxScreen(Screen[None]):
         Binding("escape", "clear_search", "Clear search", id="inbox.clear", show=False),
     ]
 
-    def __init__(self, client: MailClient, *, sync_on_start: bool = True) -> None:
+    def __init__(
+        self, client: MailClient, *, sync_on_start: bool = True, watch_mail: bool | None = None
+    ) -> None:
         super().__init__()
         self.client = client
         self.sync_on_start = sync_on_start
+        self.watch_mail = sync_on_start if watch_mail is None else watch_mail
+        self.watching: dict[str, str] = {}
+        """Accounts watched for new mail now, and how ("idle", "poll" or "files")."""
+        self._watch_dirty: set[str] = set()
         self._first_sync_started = False
         self._cursor_to: int | None = None
         self.scope = Scope()
@@ -141,6 +151,12 @@ class InboxScreen(Screen[None]):
         self.load_keys()  # from the cache first: the list paints before any server answers
         if self.sync_on_start:
             self.set_interval(300, self.run_sync)
+        if self.watch_mail:
+            for account in self.client.accounts:
+                self._watch(account.id)
+
+    def on_unmount(self) -> None:
+        self.client.stop_watching()  # IDLE connections are cut: quitting does not wait
 
     def on_resize(self, event: object) -> None:
         self._fit_width(self.app.size.width)
@@ -303,6 +319,64 @@ class InboxScreen(Screen[None]):
         self._update_status()
         self.load_folders()
         self.load_keys()
+
+    # -- new mail while the app is open --------------------------------------------------------
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def _watch(self, account: str) -> None:
+        def post(callback: object, *args: object) -> None:
+            if callable(callback):
+                with contextlib.suppress(RuntimeError):  # the app has just closed
+                    self.app.call_from_thread(callback, *args)
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, NewMail):
+                post(self._new_mail, event)
+            elif isinstance(event, Watching):
+                post(self._watching, event)
+            elif isinstance(event, SyncFailed):
+                post(self._watch_failed, event)
+            elif isinstance(event, EnvelopesAdded | EnvelopesRemoved | EnvelopesChanged):
+                self._watch_dirty.add(event.account)
+
+        self.client.watch(account, on_event=on_event)
+        post(self.watching.pop, account, None)
+
+    def _watching(self, event: Watching) -> None:
+        self.watching[event.account] = event.method
+        if event.account in self._watch_dirty:  # the watch synced changes: show them
+            self._watch_dirty.discard(event.account)
+            self.load_folders()
+            self.load_keys()
+
+    def _new_mail(self, event: NewMail) -> None:
+        count = event.count
+        where = self._folder_label(event.account, event.folder)
+        self.notify(
+            f"{count} new message{'s' * (count != 1)} in {where}",
+            title="New mail",
+            markup=False,
+        )
+        self._watch_dirty.discard(event.account)
+        self.load_folders()
+        self.load_keys()
+
+    def _folder_label(self, account: str, name: str) -> str:
+        label = safe_line(name)
+        for folder in self.folders:
+            if folder.account == account and folder.name == name:
+                if folder.role is FolderRole.INBOX:
+                    label = "Inbox"
+                break
+        if len(self.client.accounts) > 1:
+            label = f"{safe_line(account)}: {label}"
+        return label
+
+    def _watch_failed(self, event: SyncFailed) -> None:
+        self.watching.pop(event.account, None)
+        title, message = error_text(event.error)
+        self.last_error = f"{title}: {message}".splitlines()[0][:200]
+        self._update_status()
 
     # -- folder and list events ------------------------------------------------------------
 

@@ -311,6 +311,7 @@ class MessageList(ScrollView, can_focus=True):
         old_key = self.cursor_key
         old_index = self._cursor
         screen_row = old_index - self.scroll_offset.y
+        at_top = self.scroll_offset.y == 0
         self._keys = list(keys)
         self._source = source
         self._cache.clear()
@@ -327,6 +328,8 @@ class MessageList(ScrollView, can_focus=True):
                 self._marked = present
                 self.post_message(self.MarksChanged(self, len(present)))
         self.virtual_size = Size(0, len(self._keys))
+        if at_top and self._cursor < self._page_height():
+            screen_row = self._cursor  # a list seen from the top stays so: new mail shows
         self.scroll_to(y=max(0, self._cursor - screen_row), animate=False, force=True)
         self._scroll_to_cursor()
         self.refresh()
