@@ -60,7 +60,7 @@ def test_mail_delivered_to_dovecot_appears_with_a_notification(
             await until(lambda: len(messages.keys) == before + 1)
             assert _subjects(client, messages.keys[:1]) == [subject]  # newest first, on top
             assert messages.cursor_key == kept  # the cursor stays on the message it was on
-        assert not client._watchers  # quitting stopped the watch and its IDLE connection
+        await until(lambda: not client._watchers, timeout=5)  # quitting stopped the IDLE watch
 
     asyncio.run(scenario())
 
@@ -87,6 +87,6 @@ def test_mail_delivered_to_the_maildir_appears_with_a_notification(tmp_path: Pat
             assert subject in _subjects(client, messages.keys)
             assert messages.cursor_key == kept
             assert messages.scroll_offset.y == 0  # seen from the top: the new row is in view
-        assert not client._watchers
+        await until(lambda: not client._watchers, timeout=5)  # quitting stopped the watch
 
     asyncio.run(scenario())

@@ -110,15 +110,22 @@ def _run_app(paths: Paths, settings: Settings, *, demo: bool) -> int:
     from tuimail.services.client import MailClient  # noqa: PLC0415 - keeps scripts light
     from tuimail.ui.app import TuimailApp  # noqa: PLC0415 - Textual loads only for the app
 
+    # no terminal prompts while the app owns the terminal: the app asks in its own dialogs
     secrets = Secrets(
-        paths.vault_file, settings.secret_store, settings.keyring_timeout
-    )  # no prompts while the app owns the terminal: a missing password is reported instead
+        paths.vault_file,
+        settings.secret_store,
+        settings.keyring_timeout,
+        ask_passphrase=lambda prompt: client.passphrase(prompt),  # noqa: PLW0108 - made below
+    )
     client = MailClient(
         paths,
         settings.accounts,
         secrets.password,
         cache_file=commands.cache_file(paths),
         demo=demo,
+        keep_password=lambda account, password, role: (
+            secrets.store(account, password, role).description
+        ),
     )
     app = TuimailApp(client, keymap=dict(settings.keys), config_file=str(paths.config_file))
     app.run()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tuimail.config.paths import Paths
 from tuimail.model.account import Account, Role
-from tuimail.model.errors import MailError
+from tuimail.model.errors import AuthError, MailError, SecretError
 from tuimail.model.folder import ROLE_ORDER, Folder
 from tuimail.model.message import Address, Draft
 from tuimail.services.events import EventSink, ignore_events
@@ -36,6 +36,15 @@ if TYPE_CHECKING:
 # starts: the first screen of mail paints sooner.
 
 PasswordSource = Callable[[Account, Role], str]
+
+PasswordPrompt = Callable[[Account, Role, str], str | None]
+"""Asks a person for an account's password, saying why it is asked; None when they decline."""
+
+SecretPrompt = Callable[[str], str | None]
+"""Asks a person for a secret (the vault's passphrase) with this prompt; None when they decline."""
+
+PasswordKeeper = Callable[[str, str, Role], str]
+"""Stores an account's password for next time; says where (SecretError when it cannot)."""
 
 __all__ = ["CachedEnvelope", "MailClient", "Message", "Sort", "ThreadRow"]
 
@@ -60,10 +69,19 @@ class MailClient:
         *,
         cache_file: Path,
         demo: bool = False,
+        keep_password: PasswordKeeper | None = None,
     ) -> None:
         self.paths = paths
         self.accounts = tuple(accounts)
         self.passwords = passwords
+        self.keep_password = keep_password
+        self.ask_password: PasswordPrompt | None = None
+        """Installed by the app: asks for a password none of the stores holds."""
+        self.ask_secret: SecretPrompt | None = None
+        """Installed by the app: asks for the vault's passphrase."""
+        self._asked: dict[tuple[str, Role], str] = {}
+        self._declined: set[tuple[str, Role]] = set()
+        self._ask_lock = threading.Lock()
         self.cache_file = cache_file
         self.outbox_file = paths.outbox_file
         self.demo = demo
@@ -97,7 +115,54 @@ class MailClient:
     def _session(self, account: Account) -> ImapSession:
         from tuimail.backends.imap.session import open_session  # noqa: PLC0415
 
-        return open_session(account.server(), self.passwords(account, Role.INCOMING), account.id)
+        password = self.password(account, Role.INCOMING)
+        try:
+            return open_session(account.server(), password, account.id)
+        except AuthError:
+            self._asked.pop((account.id, Role.INCOMING), None)  # a typo: ask again next time
+            raise
+
+    # -- passwords -------------------------------------------------------------------------
+
+    def password(self, account: Account, role: Role) -> str:
+        """An account's password: from its stores, else asked (once) through ``ask_password``.
+
+        A password asked for is kept in memory for the session; a declined question is not
+        asked again until ``ask_again()``. SecretError when there is none.
+        """
+        key = (account.id, role)
+        if key in self._asked:
+            return self._asked[key]
+        try:
+            return self.passwords(account, role)
+        except SecretError as exc:
+            missing = exc
+        with self._ask_lock:  # one question at a time, however many workers need it
+            if key in self._asked:
+                return self._asked[key]
+            if self.ask_password is None or key in self._declined:
+                raise missing
+            answer = self.ask_password(account, role, missing.message)
+            if not answer:
+                self._declined.add(key)
+                raise missing
+            self._asked[key] = answer
+            return answer
+
+    def ask_again(self) -> None:
+        """Passwords declined before are asked for again (the person asked for a sync)."""
+        self._declined.clear()
+
+    def remember_password(self, account_id: str, password: str, role: Role) -> str:
+        """Store a password as `tuimail password set` does; where it went (SecretError if not)."""
+        if self.keep_password is None:
+            raise SecretError("Passwords cannot be stored from here.")
+        return self.keep_password(account_id, password, role)
+
+    def passphrase(self, prompt: str) -> str | None:
+        """Asks for the vault's passphrase through the app (for the secrets store)."""
+        ask = self.ask_secret
+        return None if ask is None else ask(prompt)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -277,10 +342,10 @@ class MailClient:
                 return SyncResult(account.id, errors=[exc])
             return sync_local(self.cache_file, account, mailbox, on_event=on_event, cancel=cancel)
         try:
-            password = self.passwords(account, Role.INCOMING)
+            password = self.password(account, Role.INCOMING)
         except MailError as exc:
             return SyncResult(account.id, errors=[exc])
-        return sync_account(
+        result = sync_account(
             self.cache_file,
             account,
             password,
@@ -289,6 +354,9 @@ class MailClient:
             cancel=cancel,
             before_folders=partial(self._replay, account.id, on_event),
         )
+        if any(isinstance(error, AuthError) for error in result.errors):
+            self._asked.pop((account.id, Role.INCOMING), None)  # a typo: ask again next time
+        return result
 
     def watch(
         self, account_id: str, *, on_event: EventSink = ignore_events, poll: float | None = None
@@ -366,7 +434,7 @@ class MailClient:
         account = self.account(draft.account)
         with Outbox(self.outbox_file) as outbox:
             entry = outbox.queue(account, draft)
-            outcomes = outbox.flush(self.accounts, self.passwords, only=entry)
+            outcomes = outbox.flush(self.accounts, self.password, only=entry)
         outcome = outcomes[0] if outcomes else Outcome(entry, sent=False)
         if outcome.sent and draft.in_reply_to:  # the original gets its "answered" mark
             answered = self._mailbox().ids_with_message_id(account.id, draft.in_reply_to)
@@ -380,4 +448,4 @@ class MailClient:
         """Save a draft in the account's Drafts; returns where (to replace it next time)."""
         from tuimail.services.compose import save_draft  # noqa: PLC0415
 
-        return save_draft(self.account(draft.account), draft, self.passwords, replaces=replaces)
+        return save_draft(self.account(draft.account), draft, self.password, replaces=replaces)

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuimail.ui.text import line
@@ -239,6 +239,72 @@ class PathPrompt(ModalScreen[Path | None]):
             self.query_one("#error", Static).update(Content(f"{value} is not a directory."))
             return
         self.dismiss(path)
+
+
+class SecretDialog(ModalScreen[tuple[str, bool] | None]):
+    """Asks for a password or passphrase (typed hidden); dismisses with (secret, remember) or None.
+
+    With ``can_remember`` a "Remember" box is offered (space ticks it). Enter accepts, escape
+    cancels; an empty answer is refused in place.
+    """
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="SecretDialog")
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(
+        self, title: PlainText, why: PlainText = "", *, can_remember: bool = False
+    ) -> None:
+        super().__init__()
+        self.dialog_title = _content(title)
+        self.why = _content(why)
+        self.can_remember = can_remember
+
+    def compose(self) -> ComposeResult:
+        """Title, why it is asked, the hidden field, "remember", an error line and the buttons."""
+        with Vertical(classes="dialog"):
+            yield Label(self.dialog_title, classes="dialog-title")
+            if self.why:
+                yield Static(self.why, classes="dialog-text")
+            yield Input(password=True, id="secret")
+            if self.can_remember:
+                yield Checkbox(
+                    Content("Remember it (in the keyring, else the encrypted vault)"),
+                    id="remember",
+                )
+            yield Static("", classes="dialog-error", id="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(Content("Cancel"), id="cancel")
+                yield Button(Content("OK"), variant="primary", id="ok")
+
+    def on_mount(self) -> None:
+        """Focus the field."""
+        self.query_one("#secret", Input).focus()
+
+    def action_cancel(self) -> None:
+        """Close without an answer."""
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#secret")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._accept()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self._accept()
+        else:
+            self.dismiss(None)
+
+    def _accept(self) -> None:
+        secret = self.query_one("#secret", Input).value
+        if not secret:
+            self.query_one("#error", Static).update(Content("Type it, or escape to cancel."))
+            return
+        remember = self.can_remember and self.query_one("#remember", Checkbox).value
+        self.dismiss((secret, remember))
 
 
 class PickDialog(ModalScreen[str | None]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -112,6 +113,9 @@ class InboxScreen(Screen[None]):
         self.watching: dict[str, str] = {}
         """Accounts watched for new mail now, and how ("idle", "poll" or "files")."""
         self._watch_dirty: set[str] = set()
+        self._watches: set[str] = set()
+        self._leaving = threading.Event()
+        """Set when the screen goes (the app quits): a sync under way stops at once."""
         self._first_sync_started = False
         self._cursor_to: int | None = None
         self.scope = Scope()
@@ -151,11 +155,10 @@ class InboxScreen(Screen[None]):
         self.load_keys()  # from the cache first: the list paints before any server answers
         if self.sync_on_start:
             self.set_interval(300, self.run_sync)
-        if self.watch_mail:
-            for account in self.client.accounts:
-                self._watch(account.id)
+        self._start_watches()
 
     def on_unmount(self) -> None:
+        self._leaving.set()
         self.client.stop_watching()  # IDLE connections are cut: quitting does not wait
 
     def on_resize(self, event: object) -> None:
@@ -297,7 +300,7 @@ class InboxScreen(Screen[None]):
                 self.app.call_from_thread(self._progress, event)
 
         try:
-            for result in self.client.sync(on_event=on_event):
+            for result in self.client.sync(on_event=on_event, cancel=self._leaving):
                 errors.extend(result.errors)
                 added += result.added
         except MailError as exc:
@@ -319,8 +322,23 @@ class InboxScreen(Screen[None]):
         self._update_status()
         self.load_folders()
         self.load_keys()
+        if not errors:
+            self._start_watches()
 
     # -- new mail while the app is open --------------------------------------------------------
+
+    def _start_watches(self) -> None:
+        """Watch each account not watched yet (again after a watch stopped, e.g. no password)."""
+        if not self.watch_mail:
+            return
+        for account in self.client.accounts:
+            if account.id not in self._watches:
+                self._watches.add(account.id)
+                self._watch(account.id)
+
+    def _watch_ended(self, account: str) -> None:
+        self._watches.discard(account)
+        self.watching.pop(account, None)
 
     @work(thread=True, group="watch", exit_on_error=False)
     def _watch(self, account: str) -> None:
@@ -339,8 +357,10 @@ class InboxScreen(Screen[None]):
             elif isinstance(event, EnvelopesAdded | EnvelopesRemoved | EnvelopesChanged):
                 self._watch_dirty.add(event.account)
 
-        self.client.watch(account, on_event=on_event)
-        post(self.watching.pop, account, None)
+        try:
+            self.client.watch(account, on_event=on_event)
+        finally:
+            post(self._watch_ended, account)
 
     def _watching(self, event: Watching) -> None:
         self.watching[event.account] = event.method
@@ -624,4 +644,5 @@ class InboxScreen(Screen[None]):
             messages.focus()
 
     def action_sync(self) -> None:
+        self.client.ask_again()  # a password declined before is asked for again
         self.run_sync()
