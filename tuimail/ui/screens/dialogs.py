@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -119,6 +119,69 @@ class ConfirmDialog(ModalScreen[bool]):
     def _pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.dismiss(event.button.id == "yes")
+
+
+class ChoiceDialog(ModalScreen[str | None]):
+    """A question with a few answers, each a button with its own key; dismisses with its value.
+
+    ``choices`` are (value, label, key); the first has the focus. Escape answers None (the
+    safe "not now"); left and right move between the buttons.
+    """
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="ChoiceDialog")
+
+    BINDINGS = [
+        Binding("escape", "answer_none", "Cancel", id="dialog.cancel"),
+        Binding("left", "app.focus_previous", "Previous button", show=False),
+        Binding("right", "app.focus_next", "Next button", show=False),
+    ]
+
+    def __init__(
+        self,
+        question: PlainText,
+        choices: Sequence[tuple[str, str, str]],
+        *,
+        title: PlainText = "",
+    ) -> None:
+        super().__init__()
+        self.question = _content(question)
+        self.dialog_title = _content(title)
+        self.choices = list(choices)
+
+    def compose(self) -> ComposeResult:
+        """The question and a button per answer."""
+        with Vertical(classes="dialog"):
+            if self.dialog_title:
+                yield Label(self.dialog_title, classes="dialog-title")
+            yield Static(self.question, classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                for index, (value, label, key) in enumerate(self.choices):
+                    yield Button(
+                        Content(f"{label} ({key})"),
+                        variant="primary" if index == 0 else "default",
+                        name=value,
+                    )
+
+    def on_mount(self) -> None:
+        """Focus the first answer."""
+        self.query(Button).first().focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """An answer's key answers it."""
+        for value, _label, key in self.choices:
+            if event.key == key:
+                event.stop()
+                self.dismiss(value)
+                return
+
+    def action_answer_none(self) -> None:
+        """Close without an answer."""
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.name)
 
 
 def complete_directory(value: str, *, unique: bool = False) -> str | None:
