@@ -6,7 +6,7 @@ import asyncio
 from email.message import EmailMessage
 from pathlib import Path
 
-from helpers.ui import demo_client
+from helpers.ui import demo_client, until
 from textual.widgets import Static
 
 from tuimail.backends.local.maildir import Maildir
@@ -193,5 +193,38 @@ def test_back_from_the_reader_keeps_the_last_message_read(tmp_path: Path) -> Non
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)
             assert app.screen.query_one(MessageList).cursor_key == keys[2]
+
+    _run(scenario())
+
+
+def test_search_results_name_their_folder_and_the_preview_its_sender(tmp_path: Path) -> None:
+    client = demo_client(tmp_path)
+
+    async def scenario() -> None:
+        app = TuimailApp(client, sync_on_start=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, InboxScreen)
+            messages = screen.query_one(MessageList)
+            await until(lambda: bool(messages.keys))
+            assert not messages.show_folder  # one list of inboxes: no folder column
+            await pilot.press("slash", *"has:attachment", "enter")
+            await until(lambda: messages.show_folder)
+            await until(lambda: bool(messages.keys) and screen.scope.query == "has:attachment")
+            rows = client.envelopes(messages.keys[: messages.size.height])
+            folders = {row.envelope.ref.folder for row in rows}
+            assert {"INBOX", "Sent"} <= folders  # results from several folders
+            for y, row in enumerate(rows):
+                line = messages.render_line(y).text
+                assert f" {row.envelope.ref.folder} " in line
+            await pilot.press("p")
+            preview = screen.query_one("#preview-text", Static)
+            await until(lambda: "From: " in str(preview.render()))
+            first = rows[0].envelope
+            shown = str(preview.render()).splitlines()
+            assert shown[0].startswith("From: ")
+            assert first.sender[0].email in shown[0]
+            assert shown[1].startswith("Date: ")
+            assert shown[2] == f"Subject: {first.subject}"
 
     _run(scenario())

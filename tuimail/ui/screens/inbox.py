@@ -47,7 +47,9 @@ class _FolderChoice:
     """None: the unified Inbox of every account."""
 
 
-def _row(cached: CachedEnvelope, outgoing: bool, depth: int = 0, size: int = 0) -> Row:
+def _row(
+    cached: CachedEnvelope, outgoing: bool, depth: int = 0, size: int = 0, folder: str = ""
+) -> Row:
     envelope = cached.envelope
     people = envelope.to if outgoing and envelope.to else envelope.sender
     first = people[0] if people else None
@@ -64,6 +66,7 @@ def _row(cached: CachedEnvelope, outgoing: bool, depth: int = 0, size: int = 0) 
         size=envelope.size,
         depth=depth,
         thread_size=size,
+        folder=folder,
     )
 
 
@@ -227,6 +230,9 @@ class InboxScreen(Screen[None]):
     def _show_keys(self, keys: list[int], info: dict[int, tuple[int, int]], keep: bool) -> None:
         self.thread_info = info
         messages = self.query_one(MessageList)
+        folders = self.scope.folders
+        # results from several folders (a search) say where each message is
+        messages.show_folder = bool(self.scope.query) and (folders is None or len(folders) > 1)
         messages.set_keys(keys, self._rows, keep_cursor=keep)
         if self._cursor_to is not None:
             if self._cursor_to in keys:
@@ -240,10 +246,13 @@ class InboxScreen(Screen[None]):
     def _rows(self, keys: Sequence[int]) -> list[Row]:
         """Rows for the keys the list is about to show (SQLite by id: well under a millisecond)."""
         rows = []
+        several = len(self.client.accounts) > 1
         for cached in self.client.envelopes(keys):
             ref = cached.envelope.ref
             depth, size = self.thread_info.get(cached.id, (0, 0))
-            rows.append(_row(cached, (ref.account, ref.folder) in self.outgoing, depth, size))
+            outgoing = (ref.account, ref.folder) in self.outgoing
+            folder = f"{ref.account}/{ref.folder}" if several else ref.folder
+            rows.append(_row(cached, outgoing, depth, size, folder))
         return rows
 
     def _update_title(self, count: int) -> None:
@@ -429,8 +438,10 @@ class InboxScreen(Screen[None]):
         except MailError as exc:
             self.app.call_from_thread(self.show_error, exc)
             return
-        text = Text(safe_line(message.parsed.subject), style="bold")
-        text.append("\n")
+        from tuimail.ui.screens.reader import summary_text  # noqa: PLC0415 - loaded when used
+
+        text = summary_text(message)
+        text.append("\n\n")
         text.append(safe_text(message.parsed.body.text[:4000]))
         self.app.call_from_thread(self.query_one("#preview-text", Static).update, text)
 

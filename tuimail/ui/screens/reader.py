@@ -175,6 +175,19 @@ def header_text(message: MailMessage, *, full: bool) -> Text:
     return _rows_text(rows)
 
 
+def summary_text(message: MailMessage) -> Text:
+    """From, Date and Subject, one line each: what the preview pane shows above the body."""
+    parsed = message.parsed
+    date = parsed.date or message.cached.envelope.date
+    return _rows_text(
+        [
+            ("From", _addresses(parsed.sender)),
+            ("Date", _date_text(date)),
+            ("Subject", parsed.subject or "(no subject)"),
+        ]
+    )
+
+
 def subject_text(message: MailMessage) -> Text:
     """The subject, and the names of the attachments when there are any."""
     body = message.parsed.body
