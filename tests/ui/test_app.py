@@ -217,7 +217,7 @@ def test_search_results_name_their_folder_and_the_preview_its_sender(tmp_path: P
             for y, row in enumerate(rows):
                 line = messages.render_line(y).text
                 assert f" {row.envelope.ref.folder} " in line
-            await pilot.press("p")
+            await pilot.press("P")
             preview = screen.query_one("#preview-text", Static)
             await until(lambda: "From: " in str(preview.render()))
             first = rows[0].envelope

@@ -290,19 +290,20 @@ class ReaderScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q,escape", "back", "Back", id="reader.back"),
         Binding("r", "compose('reply')", "Reply", id="reader.reply"),
-        Binding("A", "compose('reply_all')", "Reply all", id="reader.reply_all", show=False),
+        Binding("R", "compose('reply_all')", "Reply all", id="reader.reply_all", show=False),
         Binding("f", "compose('forward')", "Forward", id="reader.forward"),
         Binding("d", "delete", "Delete", id="reader.delete"),
         Binding("a", "archive", "Archive", id="reader.archive", show=False),
         Binding("m", "move", "Move", id="reader.move", show=False),
         Binding("n,J", "next", "Next", id="reader.next"),
         Binding("p,K", "previous", "Previous", id="reader.previous"),
-        Binding("s", "save_attachment", "Save attachment", id="reader.save", show=False),
-        Binding("o", "open_attachment", "Open attachment", id="reader.open", show=False),
-        Binding("F,exclamation_mark", "toggle_flag", "Flag/unflag", id="reader.flag", show=False),
-        Binding("u", "toggle_read", "Mark unread/read", id="reader.unread", show=False),
+        Binding("w", "save_attachment", "Save (write) attachment", id="reader.save", show=False),
+        Binding("v", "open_attachment", "View (open) attachment", id="reader.open", show=False),
+        Binding("s,exclamation_mark", "toggle_flag", "Flag/unflag", id="reader.flag", show=False),
+        Binding("N", "toggle_read", "Read/unread", id="reader.unread", show=False),
+        Binding("u", "undo", "Undo", id="reader.undo", show=False),
         Binding("h", "toggle_headers", "All headers", id="reader.headers", show=False),
-        Binding("R", "toggle_raw", "Raw source", id="reader.raw", show=False),
+        Binding("V", "toggle_raw", "Raw source", id="reader.raw", show=False),
         Binding("j", "scroll(1)", "Scroll down", id="reader.scroll_down", show=False),
         Binding("k", "scroll(-1)", "Scroll up", id="reader.scroll_up", show=False),
         Binding("space", "page(1)", "Page down", id="reader.page_down", show=False),
@@ -359,7 +360,7 @@ class ReaderScreen(Screen[None]):
             yield Static(id="body")
             yield Static(id="links")
             attachments = OptionList(id="attachments")
-            attachments.border_title = "Attachments: s or enter saves, o opens"
+            attachments.border_title = "Attachments: w or enter saves, v opens"
             yield attachments
         yield TextArea(id="raw", read_only=True, soft_wrap=True)
         yield Footer()
@@ -681,6 +682,25 @@ class ReaderScreen(Screen[None]):
         with self._reporting():
             self.client.move([key], folder)
             self._on_main(self._removed, key, "move")
+
+    def action_undo(self) -> None:
+        """Undo the last action (here or in the list)."""
+        self._undo()
+
+    @work(thread=True, exit_on_error=False, group="reader-action")
+    def _undo(self) -> None:
+        with self._reporting():
+            key = self.key
+            what = self.client.undo()
+            found = self.client.envelopes([key])
+            flags = set(found[0].envelope.flags) if found else set()
+            self._on_main(self._undone, what, key, flags)
+
+    def _undone(self, what: str, key: int, flags: set[Flag]) -> None:
+        self._say(f"Undone: {what}")
+        self._push()
+        if key == self.key:
+            self.flags = flags  # as they are now (not read again: that would mark it read)
 
     def _removed(self, key: int, action: str) -> None:
         """The message left this folder: show the next one (or go back when none is left)."""
