@@ -13,6 +13,7 @@ from tuimail.backends.local.maildir import Maildir
 from tuimail.services.client import MailClient, Scope
 from tuimail.services.local import open_local, sync_local
 from tuimail.ui.app import TuimailApp
+from tuimail.ui.screens.dialogs import ConfirmDialog
 from tuimail.ui.screens.help import HelpScreen
 from tuimail.ui.screens.inbox import InboxScreen
 from tuimail.ui.widgets.message_list import MessageList
@@ -226,5 +227,50 @@ def test_search_results_name_their_folder_and_the_preview_its_sender(tmp_path: P
             assert first.sender[0].email in shown[0]
             assert shown[1].startswith("Date: ")
             assert shown[2] == f"Subject: {first.subject}"
+
+    _run(scenario())
+
+
+def test_threads_show_closed_with_counts_and_open_with_keys(tmp_path: Path) -> None:
+    client = demo_client(tmp_path)
+    rows = client.threads(Scope())
+    heads = [row for row in rows if row.key == row.thread]
+    big = next(row for row in heads if row.size > 2)
+
+    async def scenario() -> None:
+        app = TuimailApp(client, sync_on_start=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, InboxScreen)
+            messages = screen.query_one(MessageList)
+            await until(lambda: bool(messages.keys))
+            await pilot.press("t")
+            await until(lambda: len(messages.keys) == len(heads))  # one line per thread
+            assert list(messages.keys) == [row.key for row in heads]
+            messages.move_cursor(messages.keys.index(big.key))
+            line = messages.render_line(messages.cursor - messages.scroll_offset.y).text
+            assert f"▸ ({big.size}) " in line
+            await pilot.press("z")  # opens it
+            assert len(messages.keys) == len(heads) + big.size - 1
+            line = messages.render_line(messages.cursor - messages.scroll_offset.y).text
+            assert f"▾ ({big.size}) " in line
+            await pilot.press("j")  # into the thread
+            assert messages.cursor_key != big.key
+            await pilot.press("left")  # closes it, the cursor back on its line
+            assert len(messages.keys) == len(heads)
+            assert messages.cursor_key == big.key
+            await pilot.press("right")
+            assert len(messages.keys) == len(heads) + big.size - 1
+            await pilot.press("Z")  # one was open: all closed
+            assert len(messages.keys) == len(heads)
+            await pilot.press("Z")  # none open: all open
+            assert len(messages.keys) == len(rows)
+            await pilot.press("Z")
+            assert len(messages.keys) == len(heads)
+            await pilot.press("d")  # a closed thread is acted on whole: asked first
+            question = app.screen
+            assert isinstance(question, ConfirmDialog)
+            assert f"Delete {big.size} messages?" in question.question.plain
+            await pilot.press("n")
 
     _run(scenario())

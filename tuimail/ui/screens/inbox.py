@@ -6,7 +6,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import on, work
@@ -21,7 +21,7 @@ from tuimail.mime.sanitize import safe_line, safe_text
 from tuimail.model.errors import MailError
 from tuimail.model.folder import Folder, FolderRole
 from tuimail.model.message import Flag
-from tuimail.services.client import CachedEnvelope, MailClient, Scope, Sort
+from tuimail.services.client import CachedEnvelope, MailClient, Scope, Sort, ThreadRow
 from tuimail.services.events import (
     EnvelopesAdded,
     EnvelopesChanged,
@@ -32,6 +32,7 @@ from tuimail.services.events import (
     SyncProgress,
     Watching,
 )
+from tuimail.services.threads import collapse, thread_keys
 from tuimail.ui.screens.dialogs import ConfirmDialog, FolderPicker
 from tuimail.ui.text import error_text, line
 from tuimail.ui.widgets.message_list import MessageList, Row
@@ -97,6 +98,10 @@ class InboxScreen(Screen[None]):
         Binding("u", "undo", "Undo", id="inbox.undo"),
         Binding("slash", "search", "Search", id="inbox.search"),
         Binding("t", "threads", "Threads", id="inbox.threads", show=False),
+        Binding("z", "thread_toggle", "Open/close thread", id="inbox.thread", show=False),
+        Binding("left", "thread_fold(False)", "Close thread", id="inbox.thread_close", show=False),
+        Binding("right", "thread_fold(True)", "Open thread", id="inbox.thread_open", show=False),
+        Binding("Z", "threads_all", "Open/close all threads", id="inbox.threads_all", show=False),
         Binding("o", "sort", "Sort", id="inbox.sort", show=False),
         Binding("O", "reverse", "Reverse order", id="inbox.reverse", show=False),
         Binding("P", "preview", "Preview pane", id="inbox.preview", show=False),
@@ -126,7 +131,13 @@ class InboxScreen(Screen[None]):
         self.descending = True
         self.threaded = False
         self.outgoing: frozenset[tuple[str, str]] = frozenset()
-        self.thread_info: dict[int, tuple[int, int]] = {}
+        self.thread_info: dict[int, tuple[int, int, bool]] = {}
+        """Per key shown in thread view: (depth, thread size on its first row, collapsed)."""
+        self.thread_rows: list[ThreadRow] = []
+        """Every row of the thread view (also those of collapsed threads)."""
+        self.expanded: set[int] = set()
+        """Threads (by their first key) shown open while the others are collapsed."""
+        self.all_expanded = False
         self.syncing = False
         self.progress = ""
         self.last_error = ""
@@ -215,20 +226,37 @@ class InboxScreen(Screen[None]):
         try:
             if self.threaded:
                 rows = self.client.threads(scope, newest_first=descending)
-                keys = [row.key for row in rows]
-                info = {
-                    row.key: (row.depth, row.size if row.thread == row.key else 0) for row in rows
-                }
-            else:
-                keys = self.client.keys(scope, sort=sort, descending=descending)
-                info = {}
+                self.app.call_from_thread(self._show_threads, rows, keep_cursor)
+                return
+            keys = self.client.keys(scope, sort=sort, descending=descending)
         except MailError as exc:
             self.app.call_from_thread(self.show_error, exc)
             return
-        self.app.call_from_thread(self._show_keys, keys, info, keep_cursor)
+        self.app.call_from_thread(self._show_keys, keys, keep_cursor)
 
-    def _show_keys(self, keys: list[int], info: dict[int, tuple[int, int]], keep: bool) -> None:
-        self.thread_info = info
+    def _show_threads(self, rows: list[ThreadRow], keep: bool) -> None:
+        """Threads as they are shown: collapsed, except those expanded (or all when asked)."""
+        self.thread_rows = rows
+        if self.all_expanded:
+            shown = rows
+        else:
+            present = {row.thread for row in rows if row.key == row.thread}
+            self.expanded &= present
+            shown = collapse(rows, self.expanded)
+        self.thread_info = {
+            row.key: (
+                row.depth,
+                row.size if row.thread == row.key else 0,
+                row.size > 1 and not self.all_expanded and row.thread not in self.expanded,
+            )
+            for row in shown
+        }
+        self._show_keys([row.key for row in shown], keep, threads=True)
+
+    def _show_keys(self, keys: list[int], keep: bool, *, threads: bool = False) -> None:
+        if not threads:
+            self.thread_info = {}
+            self.thread_rows = []
         messages = self.query_one(MessageList)
         folders = self.scope.folders
         # results from several folders (a search) say where each message is
@@ -249,10 +277,11 @@ class InboxScreen(Screen[None]):
         several = len(self.client.accounts) > 1
         for cached in self.client.envelopes(keys):
             ref = cached.envelope.ref
-            depth, size = self.thread_info.get(cached.id, (0, 0))
+            depth, size, collapsed = self.thread_info.get(cached.id, (0, 0, False))
             outgoing = (ref.account, ref.folder) in self.outgoing
             folder = f"{ref.account}/{ref.folder}" if several else ref.folder
-            rows.append(_row(cached, outgoing, depth, size, folder))
+            row = _row(cached, outgoing, depth, size, folder)
+            rows.append(replace(row, collapsed=True) if collapsed else row)
         return rows
 
     def _update_title(self, count: int) -> None:
@@ -262,7 +291,12 @@ class InboxScreen(Screen[None]):
         title = Text(safe_line(self.scope.title), style="bold")
         if self.scope.query:
             title.append(f"  search: {safe_line(self.scope.query)}", style="italic")
-        title.append(f"  {count:,} messages, {order}", style="dim")
+        if self.thread_rows:
+            threads = sum(1 for row in self.thread_rows if row.key == row.thread)
+            what = f"{threads:,} threads of {len(self.thread_rows):,} messages"
+            title.append(f"  {what}, z opens/closes one", style="dim")
+        else:
+            title.append(f"  {count:,} messages, {order}", style="dim")
         self.query_one("#title", Static).update(title)
 
     def _update_status(self) -> None:
@@ -448,16 +482,27 @@ class InboxScreen(Screen[None]):
     # -- what the keys do ------------------------------------------------------------------
 
     def _targets(self) -> list[int]:
+        """The marked messages, else the one under the cursor; a closed thread: all of it."""
         messages = self.query_one(MessageList)
         if messages.marked:
-            return sorted(messages.marked)
-        return [messages.cursor_key] if messages.cursor_key is not None else []
+            chosen = sorted(messages.marked)
+        else:
+            chosen = [messages.cursor_key] if messages.cursor_key is not None else []
+        whole = [key for key in chosen if self.thread_info.get(key, (0, 0, False))[2]]
+        if not whole:
+            return chosen
+        found = set(chosen)
+        for key in whole:
+            found.update(thread_keys(self.thread_rows, key))
+        return sorted(found)
 
     def open_reader(self, key: int) -> None:
         """Open the reader on a message."""
         from tuimail.ui.screens.reader import ReaderScreen  # noqa: PLC0415 - loaded when used
 
         keys = list(self.query_one(MessageList).keys)
+        if self.thread_rows:  # n and p read on through closed threads too
+            keys = [row.key for row in self.thread_rows]
         reader = ReaderScreen(self.client, key, keys)
 
         def back(result: object = None) -> None:
@@ -570,6 +615,10 @@ class InboxScreen(Screen[None]):
         messages.clear_marks()
         if what in ("delete", "archive", "move"):
             messages.remove_keys(targets)
+            if self.thread_rows:  # gone from the threads too (a reload recounts them)
+                gone = set(targets)
+                self.thread_rows = [row for row in self.thread_rows if row.key not in gone]
+                self.load_keys()
             self._update_title(len(messages.keys))
             done = {"delete": "Deleted", "archive": "Archived", "move": "Moved"}[what]
             count = len(targets)
@@ -623,6 +672,51 @@ class InboxScreen(Screen[None]):
     def action_threads(self) -> None:
         self.threaded = not self.threaded
         self.load_keys(keep_cursor=True)
+
+    def _thread_under_cursor(self) -> int | None:
+        """The first key of the thread under the cursor (None: not in thread view)."""
+        key = self.query_one(MessageList).cursor_key
+        if not self.threaded or key is None:
+            return None
+        for row in self.thread_rows:
+            if row.key == key:
+                return row.thread if row.size > 1 else None
+        return None
+
+    def action_thread_toggle(self) -> None:
+        """Open the thread under the cursor, or close it."""
+        thread = self._thread_under_cursor()
+        if thread is not None:
+            self._fold(thread, thread not in self.expanded and not self.all_expanded)
+
+    def action_thread_fold(self, open_it: bool) -> None:
+        """Open (right) or close (left) the thread under the cursor."""
+        thread = self._thread_under_cursor()
+        if thread is not None:
+            self._fold(thread, open_it)
+
+    def _fold(self, thread: int, open_it: bool) -> None:
+        if self.all_expanded:  # from "all open" to each thread on its own
+            self.all_expanded = False
+            self.expanded = {row.thread for row in self.thread_rows if row.size > 1}
+        if open_it:
+            self.expanded.add(thread)
+        else:
+            self.expanded.discard(thread)
+            self._cursor_to = thread  # the cursor goes to the closed thread's line
+        self._show_threads(self.thread_rows, True)
+
+    def action_threads_all(self) -> None:
+        """Open every thread, or close them all."""
+        if not self.threaded:
+            return
+        opening = not self.all_expanded and not self.expanded
+        self.all_expanded = opening
+        self.expanded = set()
+        thread = self._thread_under_cursor()
+        if not opening and thread is not None:
+            self._cursor_to = thread
+        self._show_threads(self.thread_rows, True)
 
     def action_sort(self) -> None:
         self.threaded = False

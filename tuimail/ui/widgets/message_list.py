@@ -43,6 +43,8 @@ class Row:
     """Messages in the thread, shown on its first row when more than one."""
     folder: str = ""
     """Where the message is: shown in a folder column when the list spans folders (search)."""
+    collapsed: bool = False
+    """The first row of a closed thread (its other messages are not shown)."""
 
 
 RowSource = Callable[[Sequence[int]], list[Row]]
@@ -646,7 +648,7 @@ class MessageList(ScrollView, can_focus=True):
             levels = min(row.depth, max(1, width // 6))  # deep threads keep room for the subject
             lead = "  " * (levels - 1) + "└─ "
         if row.thread_size > 1:
-            lead += f"({row.thread_size}) "
+            lead += f"{'▸' if row.collapsed else '▾'} ({row.thread_size}) "
         lead = set_cell_size(lead, min(cell_len(lead), width))
         room = width - cell_len(lead)
         subject = safe_line(row.subject).strip()
