@@ -619,6 +619,34 @@ def test_open_attachment_hands_a_private_copy_to_xdg_open(
     assert [severity for _m, _t, severity in app.notes] == ["information"]
 
 
+def test_open_attachment_uses_the_command_the_settings_give_for_its_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mail = _with_attachment(tmp_path, monkeypatch)
+    (key,) = mail.keys()
+    # no display at all: a configured command still opens it (a viewer that needs none)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    record = tmp_path / "opened"
+    viewer = tmp_path / "viewer"
+    viewer.write_text(f'#!/bin/sh\necho "$1" > "{record}.args"\ncp "$2" "{record}"\n')
+    viewer.chmod(0o755)
+    mail.client.open_commands = (
+        ("image/*", "false %s"),
+        ("application/octet-stream", f"{viewer} --readonly %s"),
+    )
+    app = ReaderApp(mail.client, key, [key])
+
+    async def scenario(app: ReaderApp, pilot: Pilot[None]) -> None:
+        await pilot.press("v")
+        await _settle(app, pilot)
+
+    _run(app, scenario)
+    assert record.read_bytes() == b"alias ls='rm -rf ~'\n"
+    assert (tmp_path / "opened.args").read_text() == "--readonly\n"
+    assert [severity for _m, _t, severity in app.notes] == ["information"]
+
+
 def test_complete_directory(tmp_path: Path) -> None:
     for name in ("Documents", "Downloads", ".hidden"):
         (tmp_path / name).mkdir()

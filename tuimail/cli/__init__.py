@@ -126,6 +126,7 @@ def _run_app(paths: Paths, settings: Settings, *, demo: bool) -> int:
         keep_password=lambda account, password, role: (
             secrets.store(account, password, role).description
         ),
+        open_commands=settings.open_commands,
     )
     app = TuimailApp(client, keymap=dict(settings.keys), config_file=str(paths.config_file))
     app.run()

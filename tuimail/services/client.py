@@ -70,11 +70,14 @@ class MailClient:
         cache_file: Path,
         demo: bool = False,
         keep_password: PasswordKeeper | None = None,
+        open_commands: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.paths = paths
         self.accounts = tuple(accounts)
         self.passwords = passwords
         self.keep_password = keep_password
+        self.open_commands = tuple(open_commands)
+        """The [open] table: (MIME type or file name pattern, command) in the settings' order."""
         self.ask_password: PasswordPrompt | None = None
         """Installed by the app: asks for a password none of the stores holds."""
         self.ask_secret: SecretPrompt | None = None

@@ -169,7 +169,8 @@ class InboxScreen(Screen[None]):
         self.load_keys()  # from the cache first: the list paints before any server answers
         if self.sync_on_start:
             self.set_interval(300, self.run_sync)
-        self._start_watches()
+        if not self.sync_on_start:  # else once the first sync is done: not competing with it
+            self._start_watches()
 
     def on_unmount(self) -> None:
         self._leaving.set()
@@ -365,8 +366,7 @@ class InboxScreen(Screen[None]):
         self._update_status()
         self.load_folders()
         self.load_keys()
-        if not errors:
-            self._start_watches()
+        self._start_watches()  # (again, for a watch that stopped: no password, say)
 
     # -- new mail while the app is open --------------------------------------------------------
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +31,7 @@ from tuimail.model.folder import FolderRole
 from tuimail.model.message import Address, Attachment, Flag
 from tuimail.services.client import MailClient
 from tuimail.services.client import Message as MailMessage
+from tuimail.services.opening import configured_command, desktop_opener
 from tuimail.ui.screens.dialogs import ConfirmDialog, FolderPicker, PathPrompt
 from tuimail.ui.text import block, error_text, line
 
@@ -784,38 +782,46 @@ class ReaderScreen(Screen[None]):
         )
 
     def action_open_attachment(self) -> None:
-        """Open the highlighted (or first) attachment with the desktop's viewer."""
+        """Open the highlighted (or first) attachment: its [open] command, else the desktop's."""
         chosen = self._chosen_attachment()
         if chosen is None:
             return
         message, index = chosen
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and (
-            sys.platform != "darwin"
-        ):
-            self._say("There is no display to open it on: press s to save it instead.")
+        attachment = message.parsed.body.attachments[index]
+        name = attachment.safe_name
+        rules = self.client.open_commands
+        if configured_command(rules, attachment.part.content_type, name, "%s") is not None:
+            self._open(message, index, None)
             return
-        opener = shutil.which("open" if sys.platform == "darwin" else "xdg-open")
+        opener, why = desktop_opener()
         if opener is None:
-            self._say("xdg-open is not installed: press s to save the attachment instead.")
+            self._say(f"{why}: press w to save it instead (see [open] in the README).")
             return
-        name = message.parsed.body.attachments[index].safe_name
         if Path(name).suffix.lower() in _RISKY_SUFFIXES:
             self._say(
-                f"{name} could run code when opened: save it (s) and open it yourself "
+                f"{name} could run code when opened: save it (w) and open it yourself "
                 "if you trust it."
             )
             return
         self._open(message, index, opener)
 
     @work(thread=True, exit_on_error=False, group="reader-open")
-    def _open(self, message: MailMessage, index: int, opener: str) -> None:
-        """Save the attachment into a private temporary directory and hand it to the opener."""
+    def _open(self, message: MailMessage, index: int, opener: str | None) -> None:
+        """Save the attachment into a private temporary directory and hand it to a command:
+        the [open] rule that fits it (``opener`` None), else ``opener``."""
         with self._reporting():
+            attachment = message.parsed.body.attachments[index]
             directory = Path(tempfile.mkdtemp(prefix="tuimail-"))
             path = self.client.save_attachment(message, index, directory)
+            argv = configured_command(
+                self.client.open_commands, attachment.part.content_type, path.name, str(path)
+            )
+            if opener is not None or argv is None:
+                argv = [opener or "xdg-open", str(path)]
+            program = argv[0]
             try:
                 process = subprocess.Popen(
-                    [opener, str(path)],
+                    argv,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -823,7 +829,7 @@ class ReaderScreen(Screen[None]):
                 )
             except OSError as exc:
                 raise MailError(
-                    f"Cannot run {opener}: {exc.strerror}.", title="Not opened"
+                    f"Cannot run {program}: {exc.strerror}.", title="Not opened"
                 ) from None
             self._on_main(self._say, f"Opening {path.name}", "Attachment")
             try:
@@ -832,7 +838,7 @@ class ReaderScreen(Screen[None]):
                 return  # still handing over: the viewer may be running in it
             if status != 0:
                 raise MailError(
-                    f"{Path(opener).name} could not open {path.name} (exit status {status}); "
-                    "press s to save it instead.",
+                    f"{Path(program).name} could not open {path.name} (exit status {status}); "
+                    "press w to save it instead.",
                     title="Not opened",
                 )
