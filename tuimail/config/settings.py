@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import re
 import shlex
-import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -190,6 +189,8 @@ def _endpoint(
         ca_path = Path(ca_file).expanduser()
         if not ca_path.is_file():
             reader.fail("ca_file", f"names {str(ca_path)!r}, which is not a readable file")
+        import ssl  # noqa: PLC0415 - only settings with a CA file need it (a faster start)
+
         try:
             ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=ca_path)
         except (ssl.SSLError, OSError):

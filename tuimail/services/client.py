@@ -186,10 +186,24 @@ class MailClient:
             ids.extend(mailbox.folder_ids(folder.account, folder.name))
         return ids
 
-    def keys(self, scope: Scope, *, sort: Sort = Sort.DATE, descending: bool = True) -> list[int]:
-        """Every message id of a scope, in order (a search raises QueryError when malformed)."""
+    def keys(
+        self,
+        scope: Scope,
+        *,
+        sort: Sort = Sort.DATE,
+        descending: bool = True,
+        limit: int | None = None,
+    ) -> list[int]:
+        """Every message id of a scope in order, or the first ``limit`` (a first screen sooner).
+
+        A search raises QueryError when malformed.
+        """
         return self._mailbox().ordered_ids(
-            self._folder_ids(scope), query=scope.query, sort=sort, descending=descending
+            self._folder_ids(scope),
+            query=scope.query,
+            sort=sort,
+            descending=descending,
+            limit=limit,
         )
 
     def threads(self, scope: Scope, *, newest_first: bool = True) -> list[ThreadRow]:

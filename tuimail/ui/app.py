@@ -10,7 +10,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from rich.traceback import Traceback
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -185,6 +184,8 @@ class TuimailApp(App[None]):
             )
         )
         if os.environ.get("TUIMAIL_DEBUG"):
+            from rich.traceback import Traceback  # noqa: PLC0415 - it loads pygments: only here
+
             self._exit_renderables.append(Traceback(show_locals=False))
         self._close_messages_no_wait()
 

@@ -39,6 +39,8 @@ from tuimail.ui.widgets.message_list import MessageList, Row
 
 _SORTS = (Sort.DATE, Sort.SENDER, Sort.SUBJECT, Sort.SIZE)
 _NARROW = 90
+_FIRST_ROWS = 120
+"""The first screen of a big folder is shown from this many keys while the rest load."""
 """Below this many columns the folder list hides (toggle it with F)."""
 
 
@@ -165,8 +167,9 @@ class InboxScreen(Screen[None]):
         self.query_one("#preview").display = False
         self.query_one(MessageList).focus()
         self._fit_width(self.app.size.width)
-        self.load_folders()
-        self.load_keys()  # from the cache first: the list paints before any server answers
+        # from the cache first: the list paints before any server answers, and before the
+        # folder tree (its counts read every message) competes with it
+        self.load_keys(first_screen=True)
         if self.sync_on_start:
             self.set_interval(300, self.run_sync)
         if not self.sync_on_start:  # else once the first sync is done: not competing with it
@@ -180,8 +183,9 @@ class InboxScreen(Screen[None]):
         self._fit_width(self.app.size.width)
 
     def _fit_width(self, width: int) -> None:
-        self.query_one("#folders").display = width >= _NARROW and not getattr(
-            self, "_folders_hidden", False
+        # the tree stays out of the first paint: it shows once the folders have loaded
+        self.query_one("#folders").display = (
+            width >= _NARROW and bool(self.folders) and not getattr(self, "_folders_hidden", False)
         )
 
     # -- data ------------------------------------------------------------------------------
@@ -202,6 +206,7 @@ class InboxScreen(Screen[None]):
         )
         tree = self.query_one("#folders", Tree)
         tree.clear()
+        self._fit_width(self.app.size.width)
         unread = sum(f.unread for f in folders if f.role is FolderRole.INBOX)
         tree.root.add_leaf(self._label("All inboxes", unread), data=_FolderChoice(None))
         accounts: dict[str, TreeNode[_FolderChoice]] = {}
@@ -222,9 +227,12 @@ class InboxScreen(Screen[None]):
         return label
 
     @work(thread=True, exclusive=True, group="keys", exit_on_error=False)
-    def load_keys(self, keep_cursor: bool = True) -> None:
+    def load_keys(self, keep_cursor: bool = True, *, first_screen: bool = False) -> None:
         scope, sort, descending = self.scope, self.sort, self.descending
         try:
+            if first_screen and not self.threaded:  # a screenful first: shown at once
+                first = self.client.keys(scope, sort=sort, descending=descending, limit=_FIRST_ROWS)
+                self.app.call_from_thread(self._show_first_screen, first)
             if self.threaded:
                 rows = self.client.threads(scope, newest_first=descending)
                 self.app.call_from_thread(self._show_threads, rows, keep_cursor)
@@ -254,6 +262,11 @@ class InboxScreen(Screen[None]):
         }
         self._show_keys([row.key for row in shown], keep, threads=True)
 
+    def _show_first_screen(self, keys: list[int]) -> None:
+        """The newest rows, before the whole list (and the folder tree) have loaded."""
+        self.query_one(MessageList).set_keys(keys, self._rows, keep_cursor=False)
+        self.query_one("#title", Static).update(Text(safe_line(self.scope.title), style="bold"))
+
     def _show_keys(self, keys: list[int], keep: bool, *, threads: bool = False) -> None:
         if not threads:
             self.thread_info = {}
@@ -268,6 +281,8 @@ class InboxScreen(Screen[None]):
                 messages.move_cursor(keys.index(self._cursor_to))
             self._cursor_to = None
         self._update_title(len(keys))
+        if not self.folders:
+            self.call_after_refresh(self.load_folders)  # once the rows are on screen
         if self.sync_on_start and not self._first_sync_started:
             self._first_sync_started = True
             self.call_after_refresh(self.run_sync)  # once the cached rows are on screen
