@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tuimail.config.paths import Paths
-from tuimail.model.account import Account, Role
+from tuimail.model.account import Account, Protocol, Role
 from tuimail.model.errors import AuthError, MailError, SecretError
 from tuimail.model.folder import ROLE_ORDER, Folder
 from tuimail.model.message import Address, Draft
@@ -353,11 +353,14 @@ class MailClient:
         from tuimail.services.sync import SyncResult, sync_account  # noqa: PLC0415
 
         if account.local is not None:
+            fetch_errors = self._fetch_pop3(account, on_event, cancel)
             try:
                 mailbox = open_local(account)
             except MailError as exc:
-                return SyncResult(account.id, errors=[exc])
-            return sync_local(self.cache_file, account, mailbox, on_event=on_event, cancel=cancel)
+                return SyncResult(account.id, errors=[*fetch_errors, exc])
+            result = sync_local(self.cache_file, account, mailbox, on_event=on_event, cancel=cancel)
+            result.errors[:0] = fetch_errors
+            return result
         try:
             password = self.password(account, Role.INCOMING)
         except MailError as exc:
@@ -375,6 +378,27 @@ class MailClient:
             self._asked.pop((account.id, Role.INCOMING), None)  # a typo: ask again next time
         return result
 
+    def _fetch_pop3(
+        self, account: Account, on_event: EventSink, cancel: threading.Event | None
+    ) -> list[MailError]:
+        """Download a POP3 account's new mail into its Maildir; the errors, also as events."""
+        if account.incoming is None or account.incoming.protocol is not Protocol.POP3:
+            return []
+        from tuimail.services.events import SyncFailed  # noqa: PLC0415
+        from tuimail.services.pop3_fetch import fetch_pop3  # noqa: PLC0415
+
+        try:
+            password = self.password(account, Role.INCOMING)
+        except MailError as exc:
+            on_event(SyncFailed(account.id, "", exc))
+            return [exc]
+        result = fetch_pop3(
+            self.paths.data_dir, account, password, on_event=on_event, cancel=cancel
+        )
+        for error in result.errors:
+            on_event(SyncFailed(account.id, "", error))
+        return result.errors
+
     def watch(
         self, account_id: str, *, on_event: EventSink = ignore_events, poll: float | None = None
     ) -> None:
@@ -383,14 +407,16 @@ class MailClient:
         Changes are synced into the cache; NewMail events say what arrived, Watching events that
         the watch is (again) in place, SyncFailed events what went wrong. IMAP polls with NOOP
         every ``poll`` seconds where there is no IDLE (default 60); local files are checked
-        every ``poll`` seconds (default 5).
+        every ``poll`` seconds (default 5); a POP3 account is fetched every ``poll`` seconds
+        (default 60).
         """
         from tuimail.services.local import open_local  # noqa: PLC0415
         from tuimail.services.watch import Watcher  # noqa: PLC0415
 
         account = self.account(account_id)
         local = account.local is not None
-        poll = poll or self.watch_poll or (5.0 if local else 60.0)
+        pop3 = account.incoming is not None and account.incoming.protocol is Protocol.POP3
+        poll = poll or self.watch_poll or (5.0 if local and not pop3 else 60.0)
         watcher = Watcher(account, on_event=on_event, poll=poll)
         with self._watchers_lock:
             if self._watching_stopped:
@@ -403,7 +429,9 @@ class MailClient:
                 return self._sync_account(account, on_event, watcher.cancel, folders)
 
         try:
-            if local:
+            if pop3:  # fetched every ``poll`` seconds into its Maildir
+                watcher.watch_polling(sync)
+            elif local:
                 watcher.watch_local(partial(open_local, account), sync)
             else:
                 watcher.watch_imap(

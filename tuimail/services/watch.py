@@ -162,6 +162,19 @@ class Watcher:
                 self.on_event(Watching(self.account.id, "", "files"))
             self.cancel.wait(self.poll)
 
+    def watch_polling(self, sync: Callable[[], SyncResult]) -> None:
+        """Sync every ``poll`` seconds until stopped (a POP3 account: its server has no push)."""
+        announced = False
+        while not self.cancel.is_set():
+            result = sync()
+            for done in result.folders:
+                if done.added:
+                    self.on_event(NewMail(self.account.id, done.name, done.added))
+            if not announced:
+                announced = True
+                self.on_event(Watching(self.account.id, "", "poll"))
+            self.cancel.wait(self.poll)
+
 
 def _cached_counts(db_path: Path, account: str, folder: str) -> tuple[int, int] | None:
     """(UIDNEXT, messages) of a folder as the cache last saw it on the server."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from imapclient import imap_utf7
 from imapclient.exceptions import IMAPClientError
 
 from tuimail.backends.imap import bulk, wire
@@ -125,6 +126,8 @@ class ImapSession:
         self.client: Any = connect_and_login(endpoint, password)
         self.capabilities = frozenset(capabilities(self.client))
         self.selected: SelectedFolder | None = None
+        self.unusable_folders: list[str] = []
+        """Names the last ``folders()`` left out (shown escaped), for the caller to report."""
         self.condstore = "CONDSTORE" in self.capabilities or "QRESYNC" in self.capabilities
         if self.condstore and "ENABLE" in self.capabilities:
             try:
@@ -143,9 +146,16 @@ class ImapSession:
             yield
         except MailError:
             raise
-        except (TimeoutError, OSError, EOFError, ssl.SSLError, imaplib.IMAP4.abort) as exc:
+        except (TimeoutError, OSError, EOFError, ssl.SSLError) as exc:
             self.selected = None
             raise translate(exc, self.endpoint) from None
+        except imaplib.IMAP4.abort as exc:  # imaplib's word for a connection that broke
+            self.selected = None
+            raise ConnectError(
+                f"{self.endpoint.address} closed the connection unexpectedly while {what} "
+                f"({_text(str(exc))}).",
+                title="Connection lost",
+            ) from None
         except UnicodeError:
             self.selected = None
             raise ProtocolError(
@@ -179,14 +189,27 @@ class ImapSession:
     # -- folders ---------------------------------------------------------------------------
 
     def folders(self) -> list[Folder]:
-        """Every folder with its role and delimiter (names decoded from modified UTF-7)."""
+        """Every folder with its role and delimiter (names decoded from modified UTF-7).
+
+        A name that is not valid modified UTF-7, or that holds control characters (CR, LF,
+        NUL...), cannot be opened safely: it is left out and described in ``unusable_folders``.
+        """
         with self._wire("LIST"):
             # servers with SPECIAL-USE mark the folders in a plain LIST reply too
-            listing = self.client.list_folders()
+            self.client.folder_encode = False  # names decoded one by one below
+            try:
+                listing = self.client.list_folders()
+            finally:
+                self.client.folder_encode = True
         found = []
+        self.unusable_folders = []
         for flags, delimiter, name in listing:
             delim = delimiter.decode("utf-8", "replace") if isinstance(delimiter, bytes) else ""
-            folder_name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+            folder_name = _folder_name(name)
+            if folder_name is None:
+                raw = name if isinstance(name, bytes) else str(name).encode()
+                self.unusable_folders.append(_text(repr(raw)[2:-1]))
+                continue
             found.append((folder_name, delim or "", tuple(flags)))
         if not any(name.upper() == "INBOX" for name, _, _ in found):
             found.insert(0, ("INBOX", "/", ()))
@@ -467,6 +490,21 @@ class ImapSession:
             return False
         finally:
             self.client.idle_done()
+
+
+def _folder_name(name: object) -> str | None:
+    """A folder name from LIST, decoded; None when it cannot be used (see ``folders``)."""
+    if isinstance(name, int):
+        return str(name)
+    if not isinstance(name, bytes):
+        return None
+    try:
+        decoded: str = imap_utf7.decode(name)
+    except (UnicodeError, ValueError):
+        return None
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in decoded):
+        return None
+    return decoded
 
 
 def _changed(replies: Iterable[object]) -> bool:
