@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tuimail.backends.local.maildir import Maildir
@@ -41,3 +44,16 @@ def demo_client(root: Path, count: int = 120) -> MailClient:
     sync_local(cache, account, open_local(account))
     paths = Paths(config_file=root / "config.toml", data_dir=root / "data", cache_dir=root)
     return MailClient(paths, [account], lambda a, r: "", cache_file=cache, demo=True)
+
+
+async def until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    """Wait (letting the app run) until ``condition()`` is true; AssertionError after ``timeout``.
+
+    For what a thread worker or a server does in its own time: the test waits on the state it
+    expects, not for a guessed number of seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout:g} s")
+        await asyncio.sleep(0.02)

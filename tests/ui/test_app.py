@@ -6,13 +6,14 @@ import asyncio
 from email.message import EmailMessage
 from pathlib import Path
 
-from helpers.ui import demo_client
+from helpers.ui import demo_client, until
 from textual.widgets import Static
 
 from tuimail.backends.local.maildir import Maildir
 from tuimail.services.client import MailClient, Scope
 from tuimail.services.local import open_local, sync_local
 from tuimail.ui.app import TuimailApp
+from tuimail.ui.screens.dialogs import ConfirmDialog
 from tuimail.ui.screens.help import HelpScreen
 from tuimail.ui.screens.inbox import InboxScreen
 from tuimail.ui.widgets.message_list import MessageList
@@ -193,5 +194,83 @@ def test_back_from_the_reader_keeps_the_last_message_read(tmp_path: Path) -> Non
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)
             assert app.screen.query_one(MessageList).cursor_key == keys[2]
+
+    _run(scenario())
+
+
+def test_search_results_name_their_folder_and_the_preview_its_sender(tmp_path: Path) -> None:
+    client = demo_client(tmp_path)
+
+    async def scenario() -> None:
+        app = TuimailApp(client, sync_on_start=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, InboxScreen)
+            messages = screen.query_one(MessageList)
+            await until(lambda: bool(messages.keys))
+            assert not messages.show_folder  # one list of inboxes: no folder column
+            await pilot.press("slash", *"has:attachment", "enter")
+            await until(lambda: messages.show_folder)
+            await until(lambda: bool(messages.keys) and screen.scope.query == "has:attachment")
+            rows = client.envelopes(messages.keys[: messages.size.height])
+            folders = {row.envelope.ref.folder for row in rows}
+            assert {"INBOX", "Sent"} <= folders  # results from several folders
+            for y, row in enumerate(rows):
+                line = messages.render_line(y).text
+                assert f" {row.envelope.ref.folder} " in line
+            await pilot.press("P")
+            preview = screen.query_one("#preview-text", Static)
+            await until(lambda: "From: " in str(preview.render()))
+            first = rows[0].envelope
+            shown = str(preview.render()).splitlines()
+            assert shown[0].startswith("From: ")
+            assert first.sender[0].email in shown[0]
+            assert shown[1].startswith("Date: ")
+            assert shown[2] == f"Subject: {first.subject}"
+
+    _run(scenario())
+
+
+def test_threads_show_closed_with_counts_and_open_with_keys(tmp_path: Path) -> None:
+    client = demo_client(tmp_path)
+    rows = client.threads(Scope())
+    heads = [row for row in rows if row.key == row.thread]
+    big = next(row for row in heads if row.size > 2)
+
+    async def scenario() -> None:
+        app = TuimailApp(client, sync_on_start=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, InboxScreen)
+            messages = screen.query_one(MessageList)
+            await until(lambda: bool(messages.keys))
+            await pilot.press("t")
+            await until(lambda: len(messages.keys) == len(heads))  # one line per thread
+            assert list(messages.keys) == [row.key for row in heads]
+            messages.move_cursor(messages.keys.index(big.key))
+            line = messages.render_line(messages.cursor - messages.scroll_offset.y).text
+            assert f"▸ ({big.size}) " in line
+            await pilot.press("z")  # opens it
+            assert len(messages.keys) == len(heads) + big.size - 1
+            line = messages.render_line(messages.cursor - messages.scroll_offset.y).text
+            assert f"▾ ({big.size}) " in line
+            await pilot.press("j")  # into the thread
+            assert messages.cursor_key != big.key
+            await pilot.press("left")  # closes it, the cursor back on its line
+            assert len(messages.keys) == len(heads)
+            assert messages.cursor_key == big.key
+            await pilot.press("right")
+            assert len(messages.keys) == len(heads) + big.size - 1
+            await pilot.press("Z")  # one was open: all closed
+            assert len(messages.keys) == len(heads)
+            await pilot.press("Z")  # none open: all open
+            assert len(messages.keys) == len(rows)
+            await pilot.press("Z")
+            assert len(messages.keys) == len(heads)
+            await pilot.press("d")  # a closed thread is acted on whole: asked first
+            question = app.screen
+            assert isinstance(question, ConfirmDialog)
+            assert f"Delete {big.size} messages?" in question.question.plain
+            await pilot.press("n")
 
     _run(scenario())

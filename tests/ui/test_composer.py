@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from helpers.ui import until
 from textual.app import App
 from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
@@ -33,7 +34,7 @@ from tuimail.ui.screens.composer import (
     path_matches,
     split_last_entry,
 )
-from tuimail.ui.screens.dialogs import ConfirmDialog, PickDialog
+from tuimail.ui.screens.dialogs import ChoiceDialog, PickDialog
 
 WIDTH, HEIGHT = 80, 24
 
@@ -590,19 +591,41 @@ def test_closing_with_typed_text_asks_first(mail: Mail) -> None:
         await pilot.press("escape")
         await pilot.pause()
         question = top(app)
-        assert isinstance(question, ConfirmDialog)
-        assert question.question.plain == "Discard this message?"
-        await pilot.press("n")
+        assert isinstance(question, ChoiceDialog)
+        assert question.question.plain == "This message is not saved."
+        assert [value for value, _, _ in question.choices] == ["save", "discard", "cancel"]
+        await pilot.press("c")  # cancel: back to writing
         await pilot.pause()
         assert top(app) is app.composer
         assert value(app, "#to") == "ada@"
         await pilot.press("escape")
         await pilot.pause()
-        await pilot.press("y")
+        await pilot.press("escape")  # escape in the question is cancel too
+        await pilot.pause()
+        assert top(app) is app.composer
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("d")
         await pilot.pause()
         assert not isinstance(top(app), ComposerScreen)
 
     run(mail.composer(), scenario)
+    assert not mail.drafts()  # discarded: nothing saved
+
+
+def test_closing_offers_to_save_the_draft(mail: Mail) -> None:
+    async def scenario(app: ComposerApp, pilot: Pilot[None]) -> None:
+        await type_text(pilot, "ada@example.org")
+        app.composer.query_one("#subject", Input).value = "Kept for later"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(top(app), ChoiceDialog)
+        await pilot.press("enter")  # the first answer, focused: save the draft
+        await until(lambda: not isinstance(top(app), ComposerScreen | ChoiceDialog))
+
+    run(mail.composer(), scenario)
+    (saved,) = mail.drafts()
+    assert b"Subject: Kept for later" in saved.read_bytes()
 
 
 def test_closing_untouched_closes_at_once(mail: Mail) -> None:

@@ -213,12 +213,12 @@ def test_headers_and_body_are_shown(tmp_path: Path) -> None:
         assert "forged" not in text
         await pilot.press("h")
         assert "MIME-Version: 1.0" in _screen_text(app)
-        await pilot.press("h", "R")
+        await pilot.press("h", "V")
         await pilot.pause()
         raw = _screen_text(app)
         assert "Content-Transfer-Encoding" in raw
         assert "Shall we meet at noon?" in raw
-        await pilot.press("R")
+        await pilot.press("V")
         assert "Content-Transfer-Encoding" not in _screen_text(app)
         # opening it marked it read, in the cache and (after the push) in the file name
         flags = mail.client.envelopes([key])[0].envelope.flags
@@ -274,7 +274,7 @@ def test_a_message_that_cannot_be_read_is_reported(tmp_path: Path) -> None:
         assert [(title, severity) for _m, title, severity in app.notes] == [
             ("No such message", "error")
         ]
-        await pilot.press("d", "s", "R")
+        await pilot.press("d", "w", "V")
         await _settle(app, pilot)
         assert app.is_running
 
@@ -405,7 +405,7 @@ def test_next_and_previous_follow_the_list(tmp_path: Path) -> None:
         await pilot.press("K", "K")
         await _settle(app, pilot)
         assert _subject_shown(app) == "Note 3"
-        await pilot.press("r", "A", "f")
+        await pilot.press("r", "R", "f")
         await pilot.pause()
 
     _run(app, scenario)
@@ -457,17 +457,24 @@ def test_flag_unread_archive_and_move(tmp_path: Path) -> None:
     app = ReaderApp(mail.client, keys[0], keys)
 
     async def scenario(app: ReaderApp, pilot: Pilot[None]) -> None:
-        await pilot.press("F")
+        await pilot.press("s")
         await _settle(app, pilot)
         assert Flag.FLAGGED in mail.client.envelopes([keys[0]])[0].envelope.flags
         await pilot.press("exclamation_mark")
         await _settle(app, pilot)
         assert Flag.FLAGGED not in mail.client.envelopes([keys[0]])[0].envelope.flags
-        await pilot.press("F")
+        await pilot.press("s")
         await _settle(app, pilot)
-        await pilot.press("u")
+        await pilot.press("N")
         await _settle(app, pilot)
         assert Flag.SEEN not in mail.client.envelopes([keys[0]])[0].envelope.flags
+        await pilot.press("s")  # flagged before: the flag comes off
+        await _settle(app, pilot)
+        assert Flag.FLAGGED not in mail.client.envelopes([keys[0]])[0].envelope.flags
+        await pilot.press("u")  # undo puts it back
+        await _settle(app, pilot)
+        assert Flag.FLAGGED in mail.client.envelopes([keys[0]])[0].envelope.flags
+        assert app.notes[-1][0].startswith("Undone")
         await pilot.press("a")
         await _settle(app, pilot)
         assert _subject_shown(app) == "Note 2"
@@ -485,6 +492,7 @@ def test_flag_unread_archive_and_move(tmp_path: Path) -> None:
         "unflag",
         "flag",
         "unread",
+        "unflag",
         "archive",
         "read",
         "move",
@@ -523,7 +531,7 @@ def test_save_attachment_with_safe_name_and_overwrite_question(
 
     async def scenario(app: ReaderApp, pilot: Pilot[None]) -> None:
         assert "bashrc  application/octet-stream" in _screen_text(app)
-        await pilot.press("s")
+        await pilot.press("w")
         await pilot.pause()
         assert isinstance(app.screen, PathPrompt)
         field = app.screen.query_one(Input)
@@ -541,14 +549,14 @@ def test_save_attachment_with_safe_name_and_overwrite_question(
 
         # a second save asks first; "no" leaves the file alone
         saved.write_bytes(b"mine\n")
-        await pilot.press("s", "enter")
+        await pilot.press("w", "enter")
         await _settle(app, pilot)
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("n")
         await _settle(app, pilot)
         assert saved.read_bytes() == b"mine\n"
         # "yes" replaces it
-        await pilot.press("s", "enter")
+        await pilot.press("w", "enter")
         await _settle(app, pilot)
         await pilot.press("y")
         await _settle(app, pilot)
@@ -579,7 +587,7 @@ def test_open_attachment_needs_a_display(tmp_path: Path, monkeypatch: pytest.Mon
     app = ReaderApp(mail.client, key, [key])
 
     async def scenario(app: ReaderApp, pilot: Pilot[None]) -> None:
-        await pilot.press("o")
+        await pilot.press("v")
         await _settle(app, pilot)
         assert "save it" in app.notes[-1][0]
 
@@ -603,11 +611,39 @@ def test_open_attachment_hands_a_private_copy_to_xdg_open(
     app = ReaderApp(mail.client, key, [key])
 
     async def scenario(app: ReaderApp, pilot: Pilot[None]) -> None:
-        await pilot.press("o")
+        await pilot.press("v")
         await _settle(app, pilot)
 
     _run(app, scenario)
     assert record.read_bytes() == b"alias ls='rm -rf ~'\n"
+    assert [severity for _m, _t, severity in app.notes] == ["information"]
+
+
+def test_open_attachment_uses_the_command_the_settings_give_for_its_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mail = _with_attachment(tmp_path, monkeypatch)
+    (key,) = mail.keys()
+    # no display at all: a configured command still opens it (a viewer that needs none)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    record = tmp_path / "opened"
+    viewer = tmp_path / "viewer"
+    viewer.write_text(f'#!/bin/sh\necho "$1" > "{record}.args"\ncp "$2" "{record}"\n')
+    viewer.chmod(0o755)
+    mail.client.open_commands = (
+        ("image/*", "false %s"),
+        ("application/octet-stream", f"{viewer} --readonly %s"),
+    )
+    app = ReaderApp(mail.client, key, [key])
+
+    async def scenario(app: ReaderApp, pilot: Pilot[None]) -> None:
+        await pilot.press("v")
+        await _settle(app, pilot)
+
+    _run(app, scenario)
+    assert record.read_bytes() == b"alias ls='rm -rf ~'\n"
+    assert (tmp_path / "opened.args").read_text() == "--readonly\n"
     assert [severity for _m, _t, severity in app.notes] == ["information"]
 
 

@@ -21,6 +21,7 @@ SCREENS = {
     "composer": ["j", "r", "_", "_"],
     "help": ["question_mark", "_"],
     "search": ["slash", *"has:attachment", "enter", "_"],
+    "threads": ["t", "_"],
 }
 
 

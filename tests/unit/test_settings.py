@@ -259,6 +259,18 @@ def test_named_config_file_must_exist(tmp_path: Path) -> None:
         assert f"The settings file {missing} does not exist." in result.stderr
 
 
+def test_open_table_keeps_its_order_and_refuses_what_cannot_run() -> None:
+    text = '[open]\n"application/pdf" = "zathura %s"\n"image/*" = "feh --scale-down"\n'
+    settings = parse_settings(PATH, text)
+    assert settings.open_commands == (
+        ("application/pdf", "zathura %s"),
+        ("image/*", "feh --scale-down"),
+    )
+    assert '[open] "*.odt" must be a command' in _error('[open]\n"*.odt" = 3\n')
+    assert "cannot split" not in _error('[open]\n"*.odt" = "lo \'unclosed"\n')
+    assert "not a command line" in _error('[open]\n"*.odt" = "lo \'unclosed"\n')
+
+
 def test_pop3_account_keeps_its_mail_in_a_maildir_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

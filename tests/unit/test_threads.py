@@ -8,7 +8,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuimail.services.threads import ThreadItem, ThreadRow, build_threads
+from tuimail.services.threads import ThreadItem, ThreadRow, build_threads, collapse, thread_keys
 
 
 def msg(
@@ -428,3 +428,19 @@ def test_well_behaved_mail_is_threaded_exactly(
         found[row.key] = path[-1] if path else -1
         path.append(row.key)
     assert found == parents
+
+
+def test_collapse_keeps_first_rows_and_the_expanded_threads() -> None:
+    rows = [
+        ThreadRow(1, 0, 1, 3, 30),
+        ThreadRow(2, 1, 1, 3, 30),
+        ThreadRow(3, 2, 1, 3, 30),
+        ThreadRow(4, 0, 4, 1, 20),
+        ThreadRow(5, 0, 5, 2, 10),
+        ThreadRow(6, 1, 5, 2, 10),
+    ]
+    assert [r.key for r in collapse(rows, set())] == [1, 4, 5]
+    assert [r.key for r in collapse(rows, {5})] == [1, 4, 5, 6]
+    assert [r.key for r in collapse(rows, {1, 5})] == [1, 2, 3, 4, 5, 6]
+    assert thread_keys(rows, 1) == [1, 2, 3]
+    assert thread_keys(rows, 4) == [4]

@@ -17,7 +17,6 @@ from tuimail.cli import commands
 from tuimail.config.paths import CONFIG_ENV, Paths, default_paths
 from tuimail.config.secrets import Secrets
 from tuimail.config.settings import Settings, load_settings
-from tuimail.config.vault import Vault
 from tuimail.mime.sanitize import safe_text
 from tuimail.model.account import Role
 from tuimail.model.errors import ConfigError, MailError, SecretError
@@ -119,17 +118,23 @@ def _run_app(paths: Paths, settings: Settings, *, demo: bool, start_setup: bool 
     from tuimail.services.setup import AccountSetup  # noqa: PLC0415
     from tuimail.ui.app import TuimailApp  # noqa: PLC0415 - Textual loads only for the app
 
+    # no terminal prompts while the app owns the terminal: the app asks in its own dialogs
     secrets = Secrets(
-        paths.vault_file, settings.secret_store, settings.keyring_timeout
-    )  # no prompts while the app owns the terminal: a missing password is reported instead
-    if not demo and settings.accounts and Vault.exists(paths.vault_file):
-        _unlock_vault_first(secrets)
+        paths.vault_file,
+        settings.secret_store,
+        settings.keyring_timeout,
+        ask_passphrase=lambda prompt: client.passphrase(prompt),  # noqa: PLW0108 - made below
+    )
     client = MailClient(
         paths,
         settings.accounts,
         secrets.password,
         cache_file=commands.cache_file(paths),
         demo=demo,
+        keep_password=lambda account, password, role: (
+            secrets.store(account, password, role).description
+        ),
+        open_commands=settings.open_commands,
     )
     setup = None if demo else AccountSetup(paths, secrets, cache_file=commands.cache_file(paths))
     app = TuimailApp(
@@ -141,19 +146,6 @@ def _run_app(paths: Paths, settings: Settings, *, demo: bool, start_setup: bool 
     )
     app.run()
     return app.return_code or EXIT_OK
-
-
-def _unlock_vault_first(secrets: Secrets) -> None:
-    """Passwords in the vault: ask its passphrase on the terminal before the app takes it over."""
-    if secrets.status().kind != "vault":
-        return
-    secrets.ask_passphrase = _tty_prompt
-    try:
-        secrets.unlock_vault()
-    except SecretError as exc:
-        sys.stderr.write(f"tuimail: {exc.message} The app opens; mail that needs it waits.\n")
-    finally:
-        secrets.ask_passphrase = None
 
 
 def _tty_question(prompt: str) -> str:

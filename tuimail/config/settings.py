@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-import ssl
+import shlex
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +46,9 @@ class Settings:
     keyring_timeout: float = 5.0
     keys: tuple[tuple[str, str], ...] = ()
     """The [keys] table: binding id -> keys ("inbox.delete" = "d,delete")."""
+    open_commands: tuple[tuple[str, str], ...] = ()
+    """The [open] table, in file order: a MIME type ("application/pdf", "image/*") or a file
+    name pattern ("*.odt") -> the command that opens such an attachment ("zathura %s")."""
     """Seconds to wait for the OS keyring before treating it as unavailable."""
 
     def account(self, account_id: str | None) -> Account:
@@ -187,6 +190,8 @@ def _endpoint(
         ca_path = Path(ca_file).expanduser()
         if not ca_path.is_file():
             reader.fail("ca_file", f"names {str(ca_path)!r}, which is not a readable file")
+        import ssl  # noqa: PLC0415 - only settings with a CA file need it (a faster start)
+
         try:
             ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=ca_path)
         except (ssl.SSLError, OSError):
@@ -310,7 +315,7 @@ def _account(path: Path, account_id: str, table: Any) -> Account:
     )
 
 
-_TOP_KEYS = {"accounts", "secrets", "keys"}
+_TOP_KEYS = {"accounts", "secrets", "keys", "open"}
 _BINDING_ID = re.compile(r"^[a-z_]+\.[a-z_]+$")
 _SECRETS_KEYS = {"store", "keyring_timeout"}
 
@@ -350,7 +355,31 @@ def parse_settings(path: Path, text: str) -> Settings:
         secret_store=store,
         keyring_timeout=keyring_timeout,
         keys=tuple(keys),
+        open_commands=_open_commands(path, top.table_at("open") or {}),
     )
+
+
+def _open_commands(path: Path, table: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The [open] table checked: each pattern names a command line that shlex can split."""
+    found: list[tuple[str, str]] = []
+    for pattern, command in table.items():
+        problem = ""
+        if not isinstance(command, str) or not command.strip():
+            problem = "must be a command as a string"
+        else:
+            try:
+                if not shlex.split(command):
+                    problem = "must be a command as a string"
+            except ValueError as exc:
+                problem = f"is not a command line tuimail can split ({exc})"
+        if problem:
+            raise ConfigError(
+                f'{path}: [open] "{pattern}" {problem}, like "zathura %s" (%s is the file; '
+                "the pattern is a MIME type such as application/pdf or image/*, or a file name "
+                "pattern such as *.odt)"
+            )
+        found.append((pattern.strip().lower(), command))
+    return tuple(found)
 
 
 def load_settings(path: Path, *, must_exist: bool = False) -> Settings:

@@ -8,11 +8,12 @@ import json
 import os
 import secrets
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from tuimail.model.errors import SecretError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _FORMAT = "tuimail-vault-1"
 _AAD = _FORMAT.encode()
@@ -25,6 +26,21 @@ def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(
         passphrase.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=2**27, dklen=32
     )
+
+
+# cryptography loads when a vault is opened or written, not with every start of the app
+
+
+def _aesgcm(key: bytes) -> AESGCM:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+
+    return AESGCM(key)
+
+
+def _invalid_tag() -> type[Exception]:
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415
+
+    return InvalidTag
 
 
 def _b64(data: bytes) -> str:
@@ -78,8 +94,8 @@ class Vault:
             raise SecretError(f"The password vault {path} is damaged ({exc}).") from None
         key = _derive(passphrase, salt, n, r, p)
         try:
-            plaintext = AESGCM(key).decrypt(nonce, ciphertext, _AAD)
-        except InvalidTag:
+            plaintext = _aesgcm(key).decrypt(nonce, ciphertext, _AAD)
+        except _invalid_tag():
             raise SecretError(
                 f"Wrong passphrase for the password vault {path}.", title="Vault locked"
             ) from None
@@ -123,7 +139,7 @@ class Vault:
             },
             "cipher": "AES-256-GCM",
             "nonce": _b64(nonce),
-            "ciphertext": _b64(AESGCM(self._key).encrypt(nonce, plaintext, _AAD)),
+            "ciphertext": _b64(_aesgcm(self._key).encrypt(nonce, plaintext, _AAD)),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")

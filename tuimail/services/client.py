@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tuimail.config.paths import Paths
 from tuimail.model.account import Account, Protocol, Role
-from tuimail.model.errors import MailError
+from tuimail.model.errors import AuthError, MailError, SecretError
 from tuimail.model.folder import ROLE_ORDER, Folder
 from tuimail.model.message import Address, Draft
 from tuimail.services.events import EventSink, ignore_events
@@ -30,11 +30,21 @@ if TYPE_CHECKING:
     from tuimail.services.actions import Actions
     from tuimail.services.compose import Outcome
     from tuimail.services.sync import SyncResult
+    from tuimail.services.watch import Watcher
 
 # Protocol code, MIME building and the like load on first use (in a worker), not when the app
 # starts: the first screen of mail paints sooner.
 
 PasswordSource = Callable[[Account, Role], str]
+
+PasswordPrompt = Callable[[Account, Role, str], str | None]
+"""Asks a person for an account's password, saying why it is asked; None when they decline."""
+
+SecretPrompt = Callable[[str], str | None]
+"""Asks a person for a secret (the vault's passphrase) with this prompt; None when they decline."""
+
+PasswordKeeper = Callable[[str, str, Role], str]
+"""Stores an account's password for next time; says where (SecretError when it cannot)."""
 
 __all__ = ["CachedEnvelope", "MailClient", "Message", "Sort", "ThreadRow"]
 
@@ -59,16 +69,35 @@ class MailClient:
         *,
         cache_file: Path,
         demo: bool = False,
+        keep_password: PasswordKeeper | None = None,
+        open_commands: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.paths = paths
         self.accounts = tuple(accounts)
         self.passwords = passwords
+        self.keep_password = keep_password
+        self.open_commands = tuple(open_commands)
+        """The [open] table: (MIME type or file name pattern, command) in the settings' order."""
+        self.ask_password: PasswordPrompt | None = None
+        """Installed by the app: asks for a password none of the stores holds."""
+        self.ask_secret: SecretPrompt | None = None
+        """Installed by the app: asks for the vault's passphrase."""
+        self._asked: dict[tuple[str, Role], str] = {}
+        self._declined: set[tuple[str, Role]] = set()
+        self._ask_lock = threading.Lock()
         self.cache_file = cache_file
         self.outbox_file = paths.outbox_file
         self.demo = demo
         self._local = threading.local()
         self._actions_lock = threading.Lock()
         self._actions: Actions | None = None
+        self._sync_locks = {account.id: threading.Lock() for account in self.accounts}
+        """One sync of an account at a time (the periodic sync and the new-mail watch)."""
+        self._watchers: list[Watcher] = []
+        self._watchers_lock = threading.Lock()
+        self._watching_stopped = False
+        self.watch_poll: float | None = None
+        """Seconds between checks of a watch that polls (None: 5 for files, 60 for NOOP)."""
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -89,7 +118,54 @@ class MailClient:
     def _session(self, account: Account) -> ImapSession:
         from tuimail.backends.imap.session import open_session  # noqa: PLC0415
 
-        return open_session(account.server(), self.passwords(account, Role.INCOMING), account.id)
+        password = self.password(account, Role.INCOMING)
+        try:
+            return open_session(account.server(), password, account.id)
+        except AuthError:
+            self._asked.pop((account.id, Role.INCOMING), None)  # a typo: ask again next time
+            raise
+
+    # -- passwords -------------------------------------------------------------------------
+
+    def password(self, account: Account, role: Role) -> str:
+        """An account's password: from its stores, else asked (once) through ``ask_password``.
+
+        A password asked for is kept in memory for the session; a declined question is not
+        asked again until ``ask_again()``. SecretError when there is none.
+        """
+        key = (account.id, role)
+        if key in self._asked:
+            return self._asked[key]
+        try:
+            return self.passwords(account, role)
+        except SecretError as exc:
+            missing = exc
+        with self._ask_lock:  # one question at a time, however many workers need it
+            if key in self._asked:
+                return self._asked[key]
+            if self.ask_password is None or key in self._declined:
+                raise missing
+            answer = self.ask_password(account, role, missing.message)
+            if not answer:
+                self._declined.add(key)
+                raise missing
+            self._asked[key] = answer
+            return answer
+
+    def ask_again(self) -> None:
+        """Passwords declined before are asked for again (the person asked for a sync)."""
+        self._declined.clear()
+
+    def remember_password(self, account_id: str, password: str, role: Role) -> str:
+        """Store a password as `tuimail password set` does; where it went (SecretError if not)."""
+        if self.keep_password is None:
+            raise SecretError("Passwords cannot be stored from here.")
+        return self.keep_password(account_id, password, role)
+
+    def passphrase(self, prompt: str) -> str | None:
+        """Asks for the vault's passphrase through the app (for the secrets store)."""
+        ask = self.ask_secret
+        return None if ask is None else ask(prompt)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -110,10 +186,24 @@ class MailClient:
             ids.extend(mailbox.folder_ids(folder.account, folder.name))
         return ids
 
-    def keys(self, scope: Scope, *, sort: Sort = Sort.DATE, descending: bool = True) -> list[int]:
-        """Every message id of a scope, in order (a search raises QueryError when malformed)."""
+    def keys(
+        self,
+        scope: Scope,
+        *,
+        sort: Sort = Sort.DATE,
+        descending: bool = True,
+        limit: int | None = None,
+    ) -> list[int]:
+        """Every message id of a scope in order, or the first ``limit`` (a first screen sooner).
+
+        A search raises QueryError when malformed.
+        """
         return self._mailbox().ordered_ids(
-            self._folder_ids(scope), query=scope.query, sort=sort, descending=descending
+            self._folder_ids(scope),
+            query=scope.query,
+            sort=sort,
+            descending=descending,
+            limit=limit,
         )
 
     def threads(self, scope: Scope, *, newest_first: bool = True) -> list[ThreadRow]:
@@ -243,41 +333,50 @@ class MailClient:
         self, *, on_event: EventSink = ignore_events, cancel: threading.Event | None = None
     ) -> list[SyncResult]:
         """Sync every account (local ones by scanning their files); errors are in the results."""
-        from tuimail.services.local import open_local, sync_local  # noqa: PLC0415
-        from tuimail.services.sync import SyncResult, sync_account  # noqa: PLC0415
 
         results = []
         for account in self.accounts:
             if cancel is not None and cancel.is_set():
                 break
-            if account.local is not None:
-                fetch_errors = self._fetch_pop3(account, on_event, cancel)
-                result = sync_local(
-                    self.cache_file,
-                    account,
-                    open_local(account),
-                    on_event=on_event,
-                    cancel=cancel,
-                )
-                result.errors[:0] = fetch_errors
-                results.append(result)
-                continue
-            try:
-                password = self.passwords(account, Role.INCOMING)
-            except MailError as exc:
-                results.append(SyncResult(account.id, errors=[exc]))
-                continue
-            results.append(
-                sync_account(
-                    self.cache_file,
-                    account,
-                    password,
-                    on_event=on_event,
-                    cancel=cancel,
-                    before_folders=partial(self._replay, account.id, on_event),
-                )
-            )
+            with self._sync_locks[account.id]:
+                results.append(self._sync_account(account, on_event, cancel))
         return results
+
+    def _sync_account(
+        self,
+        account: Account,
+        on_event: EventSink,
+        cancel: threading.Event | None,
+        folders: Sequence[str] | None = None,
+    ) -> SyncResult:
+        from tuimail.services.local import open_local, sync_local  # noqa: PLC0415
+        from tuimail.services.sync import SyncResult, sync_account  # noqa: PLC0415
+
+        if account.local is not None:
+            fetch_errors = self._fetch_pop3(account, on_event, cancel)
+            try:
+                mailbox = open_local(account)
+            except MailError as exc:
+                return SyncResult(account.id, errors=[*fetch_errors, exc])
+            result = sync_local(self.cache_file, account, mailbox, on_event=on_event, cancel=cancel)
+            result.errors[:0] = fetch_errors
+            return result
+        try:
+            password = self.password(account, Role.INCOMING)
+        except MailError as exc:
+            return SyncResult(account.id, errors=[exc])
+        result = sync_account(
+            self.cache_file,
+            account,
+            password,
+            folders=folders,
+            on_event=on_event,
+            cancel=cancel,
+            before_folders=partial(self._replay, account.id, on_event),
+        )
+        if any(isinstance(error, AuthError) for error in result.errors):
+            self._asked.pop((account.id, Role.INCOMING), None)  # a typo: ask again next time
+        return result
 
     def _fetch_pop3(
         self, account: Account, on_event: EventSink, cancel: threading.Event | None
@@ -289,7 +388,7 @@ class MailClient:
         from tuimail.services.pop3_fetch import fetch_pop3  # noqa: PLC0415
 
         try:
-            password = self.passwords(account, Role.INCOMING)
+            password = self.password(account, Role.INCOMING)
         except MailError as exc:
             on_event(SyncFailed(account.id, "", exc))
             return [exc]
@@ -299,6 +398,56 @@ class MailClient:
         for error in result.errors:
             on_event(SyncFailed(account.id, "", error))
         return result.errors
+
+    def watch(
+        self, account_id: str, *, on_event: EventSink = ignore_events, poll: float | None = None
+    ) -> None:
+        """Watch an account for new mail until stop_watching(): blocking, in a thread of its own.
+
+        Changes are synced into the cache; NewMail events say what arrived, Watching events that
+        the watch is (again) in place, SyncFailed events what went wrong. IMAP polls with NOOP
+        every ``poll`` seconds where there is no IDLE (default 60); local files are checked
+        every ``poll`` seconds (default 5); a POP3 account is fetched every ``poll`` seconds
+        (default 60).
+        """
+        from tuimail.services.local import open_local  # noqa: PLC0415
+        from tuimail.services.watch import Watcher  # noqa: PLC0415
+
+        account = self.account(account_id)
+        local = account.local is not None
+        pop3 = account.incoming is not None and account.incoming.protocol is Protocol.POP3
+        poll = poll or self.watch_poll or (5.0 if local and not pop3 else 60.0)
+        watcher = Watcher(account, on_event=on_event, poll=poll)
+        with self._watchers_lock:
+            if self._watching_stopped:
+                return
+            self._watchers.append(watcher)
+        lock = self._sync_locks[account.id]
+
+        def sync(folders: Sequence[str] | None = None) -> SyncResult:
+            with lock:
+                return self._sync_account(account, on_event, watcher.cancel, folders)
+
+        try:
+            if pop3:  # fetched every ``poll`` seconds into its Maildir
+                watcher.watch_polling(sync)
+            elif local:
+                watcher.watch_local(partial(open_local, account), sync)
+            else:
+                watcher.watch_imap(
+                    self.cache_file, partial(self._session, account), lambda f: sync([f])
+                )
+        finally:
+            with self._watchers_lock:
+                self._watchers.remove(watcher)
+
+    def stop_watching(self) -> None:
+        """Stop every watch now (connections waiting in IDLE are cut); for quitting."""
+        with self._watchers_lock:
+            self._watching_stopped = True
+            watchers = list(self._watchers)
+        for watcher in watchers:
+            watcher.stop()
 
     def _replay(self, account: str, on_event: EventSink, session: ImapSession) -> int:
         from tuimail.services import actions as action_service  # noqa: PLC0415
@@ -330,7 +479,7 @@ class MailClient:
         account = self.account(draft.account)
         with Outbox(self.outbox_file) as outbox:
             entry = outbox.queue(account, draft)
-            outcomes = outbox.flush(self.accounts, self.passwords, only=entry)
+            outcomes = outbox.flush(self.accounts, self.password, only=entry)
         outcome = outcomes[0] if outcomes else Outcome(entry, sent=False)
         if outcome.sent and draft.in_reply_to:  # the original gets its "answered" mark
             answered = self._mailbox().ids_with_message_id(account.id, draft.in_reply_to)
@@ -344,4 +493,4 @@ class MailClient:
         """Save a draft in the account's Drafts; returns where (to replace it next time)."""
         from tuimail.services.compose import save_draft  # noqa: PLC0415
 
-        return save_draft(self.account(draft.account), draft, self.passwords, replaces=replaces)
+        return save_draft(self.account(draft.account), draft, self.password, replaces=replaces)

@@ -112,6 +112,26 @@ class SyncFinished(Event):
 
 
 @dataclass(frozen=True)
+class Watching(Event):
+    """An account is being watched for new mail (after a connect, or after each change)."""
+
+    account: str
+    folder: str
+    """The folder watched ("" for a local account: all of its files)."""
+    method: str
+    """How: "idle" (IMAP IDLE), "poll" (IMAP NOOP polling) or "files" (local files' state)."""
+
+
+@dataclass(frozen=True)
+class NewMail(Event):
+    """Messages arrived in a folder while it was being watched (already in the cache)."""
+
+    account: str
+    folder: str
+    count: int
+
+
+@dataclass(frozen=True)
 class ActionFailed(Event):
     """A queued action was refused by the server; the cache was put back."""
 

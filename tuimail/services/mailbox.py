@@ -159,13 +159,20 @@ class Mailbox:
         query: str = "",
         sort: Sort = Sort.DATE,
         descending: bool = True,
+        limit: int | None = None,
     ) -> list[int]:
-        """Every matching row id in order, for a list that fetches rows as they scroll in."""
+        """Every matching row id in order (or the first ``limit``), for a virtual list."""
         where, params = "", list[object]()
         if query.strip():
             where, params = compile_query(parse_query(query))
         return message_store.ordered_ids(
-            self.db, folder_ids, sort=sort, descending=descending, where=where, params=params
+            self.db,
+            folder_ids,
+            sort=sort,
+            descending=descending,
+            where=where,
+            params=params,
+            limit=limit,
         )
 
     def by_ids(self, ids: Sequence[int]) -> list[CachedEnvelope]:

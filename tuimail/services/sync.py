@@ -35,6 +35,8 @@ from tuimail.store.database import connect, transaction
 
 BATCH = 2000
 """Envelopes committed together: a sync killed at any point loses at most one batch."""
+FIRST_WINDOW = 100
+"""A folder fetched newest first starts with this many envelopes: a first screen sooner."""
 
 RETRIES = 3
 """How often a dropped connection is reopened within one sync before giving up."""
@@ -333,10 +335,12 @@ class AccountSync:
             return self._fetch_new(session, selected, folder, f"{highest + 1}:*", highest)
         added = self._fetch_new(session, selected, folder, f"{top + 1}:*", top)  # any newer
         upper = top
+        step = min(self.batch, FIRST_WINDOW)  # a screenful first: the list shows it at once
         while upper > highest:
-            lower = max(highest + 1, upper - self.batch + 1)
+            lower = max(highest + 1, upper - step + 1)
             added += self._fetch_new(session, selected, folder, f"{lower}:{upper}", lower - 1)
             upper = lower - 1
+            step = self.batch
         return added
 
     def _fetch_new(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from tuimail.mime.subject import base_subject, is_reply_subject
@@ -348,3 +348,14 @@ def _rows(
             for key, depth in zip(keys[start:end], depths[start:end], strict=True):
                 append(ThreadRow(key, depth, first, size, latest))
     return result
+
+
+def collapse(rows: Sequence[ThreadRow], expanded: Collection[int]) -> list[ThreadRow]:
+    """The rows shown when threads are collapsed: each thread's first row, and every row of the
+    threads whose key (``ThreadRow.thread``) is in ``expanded``."""
+    return [row for row in rows if row.key == row.thread or row.thread in expanded]
+
+
+def thread_keys(rows: Sequence[ThreadRow], thread: int) -> list[int]:
+    """The keys of one thread's messages, in display order."""
+    return [row.key for row in rows if row.thread == thread]

@@ -291,8 +291,9 @@ def ordered_ids(
     descending: bool = True,
     where: str = "",
     params: Sequence[object] = (),
+    limit: int | None = None,
 ) -> list[int]:
-    """Every matching row id in order: what a virtual list holds to page through a folder."""
+    """Every matching row id in order (or the first ``limit``): what a virtual list holds."""
     if not folder_ids:
         return []
     marks = ",".join("?" * len(folder_ids))
@@ -302,7 +303,7 @@ def ordered_ids(
         row[0]
         for row in db.execute(
             f"SELECT m.id FROM message m WHERE m.folder_id IN ({marks}){condition}"
-            f" ORDER BY {order}",
+            f" ORDER BY {order}" + ("" if limit is None else f" LIMIT {int(limit)}"),
             [*folder_ids, *params],
         )
     ]

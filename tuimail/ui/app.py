@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from rich.traceback import Traceback
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tuimail.mime.sanitize import safe_line
+from tuimail.model.account import Account, Role
 from tuimail.model.errors import MailError
 from tuimail.model.message import Draft
 from tuimail.services.client import MailClient
-from tuimail.ui.screens.dialogs import ConfirmDialog
+from tuimail.ui.screens.dialogs import ConfirmDialog, SecretDialog
 from tuimail.ui.screens.help import HelpScreen
 from tuimail.ui.screens.inbox import InboxScreen
 from tuimail.ui.text import error_text
@@ -84,12 +87,16 @@ class TuimailApp(App[None]):
         self.editor = editor
         self.config_file = config_file
         self.sync_on_start = sync_on_start
+        self._questions: set[Future[tuple[str, bool] | None]] = set()
 
     def on_mount(self) -> None:
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
         if os.environ.get("NO_COLOR"):
             self.theme = "textual-ansi"
+        if self.client is not None:
+            self.client.ask_password = self._ask_password
+            self.client.ask_secret = self._ask_passphrase
         if self.client is None or not self.client.accounts:
             if self.setup is not None:
                 self.open_setup(first_run=True)
@@ -118,6 +125,59 @@ class TuimailApp(App[None]):
     def _run_palette_action(self, target: App[None] | Screen[Any], action: str) -> None:
         self.call_later(target.run_action, action)
 
+    # -- passwords, asked from workers -----------------------------------------------------
+
+    def _ask_password(self, account: Account, role: Role, why: str) -> str | None:
+        """A password asked in a dialog (from a worker thread); stored when the box is ticked."""
+        server = "outgoing (SMTP) server" if role is Role.OUTGOING else "mail server"
+        title = f"Password for {safe_line(account.email)} ({safe_line(account.id)}, {server})"
+        answer = self._ask(SecretDialog(title, safe_line(why), can_remember=True))
+        if answer is None:
+            return None
+        password, remember = answer
+        if remember and self.client is not None:
+            try:
+                where = self.client.remember_password(account.id, password, role)
+            except MailError as exc:
+                self.call_from_thread(self.show_error, exc)
+            else:
+                self.call_from_thread(
+                    self.notify, f"Password stored {safe_line(where)}.", markup=False
+                )
+        return password
+
+    def _ask_passphrase(self, prompt: str) -> str | None:
+        """The vault's passphrase, asked in a dialog (from a worker thread)."""
+        title = safe_line(prompt).rstrip(": ")
+        answer = self._ask(SecretDialog(title, "The passwords are kept in this encrypted vault."))
+        return None if answer is None else answer[0]
+
+    def _ask(self, dialog: SecretDialog) -> tuple[str, bool] | None:
+        """Show a dialog from a worker thread and wait for its answer; None when the app closes."""
+        if threading.get_ident() == self._thread_id:
+            return None  # never block the thread that draws the screen
+        answer: Future[tuple[str, bool] | None] = Future()
+
+        def answered(result: tuple[str, bool] | None) -> None:
+            if not answer.done():
+                answer.set_result(result)
+
+        self._questions.add(answer)
+        try:
+            self.call_from_thread(self.push_screen, dialog, answered)
+            return answer.result()
+        except RuntimeError:  # the app is not running any more
+            return None
+        finally:
+            self._questions.discard(answer)
+
+    def on_unmount(self) -> None:
+        for question in list(self._questions):  # workers waiting on a dialog go on (and end)
+            if not question.done():
+                question.set_result(None)
+        if self.client is not None:
+            self.client.stop_watching()
+
     # -- errors ----------------------------------------------------------------------------
 
     def show_error(self, error: MailError) -> None:
@@ -137,6 +197,8 @@ class TuimailApp(App[None]):
             )
         )
         if os.environ.get("TUIMAIL_DEBUG"):
+            from rich.traceback import Traceback  # noqa: PLC0415 - it loads pygments: only here
+
             self._exit_renderables.append(Traceback(show_locals=False))
         self._close_messages_no_wait()
 

@@ -28,7 +28,7 @@ from tuimail.mime.sanitize import safe_line, safe_text
 from tuimail.model.errors import MailError
 from tuimail.model.message import Address, Draft
 from tuimail.services.client import MailClient
-from tuimail.ui.screens.dialogs import ConfirmDialog, PickDialog
+from tuimail.ui.screens.dialogs import ChoiceDialog, PickDialog
 from tuimail.ui.text import error_text, line
 
 if TYPE_CHECKING:
@@ -322,6 +322,7 @@ class ComposerScreen(Screen[None]):
         self._raw: list[tuple[str, str, bytes]] = list(draft.raw_attachments)
         self._busy = ""
         self._saved_state: _State | None = None
+        self._close_after_save = False
         self._queued: int | None = None
         """The outbox entry of a send that failed: sending again replaces it."""
         self._refocus: Widget | None = None
@@ -625,11 +626,15 @@ class ComposerScreen(Screen[None]):
         self.draft_location = location or None
         self._saved_state = state
         self._tell("Draft saved")
+        if self._close_after_save:
+            self._close_after_save = False
+            self._close()
 
     def _not_saved(self, error: MailError) -> None:
         if not self.is_attached:
             return
         self._set_busy("")
+        self._close_after_save = False  # not saved: stay, with the text
         self._tell_error(error, note="The text is still here.")
 
     # -- the body in an editor -------------------------------------------------------------
@@ -736,14 +741,19 @@ class ComposerScreen(Screen[None]):
         if not self.unsaved:
             self._close()
             return
-        question = ConfirmDialog(
-            "Discard this message?", title="Not saved", yes="Discard", no="Keep writing"
+        question = ChoiceDialog(
+            "This message is not saved.",
+            [("save", "Save draft", "s"), ("discard", "Discard", "d"), ("cancel", "Cancel", "c")],
+            title="Close the message?",
         )
-        self.app.push_screen(question, self._discard)
+        self.app.push_screen(question, self._close_answered)
 
-    def _discard(self, yes: bool | None) -> None:
-        if yes:
+    def _close_answered(self, answer: str | None) -> None:
+        if answer == "discard":
             self._close()
+        elif answer == "save":
+            self._close_after_save = True
+            self.action_save_draft()
 
     def _close(self) -> None:
         """Leave the screen, once it is on top again when something covers it."""

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuimail.ui.text import line
@@ -119,6 +119,69 @@ class ConfirmDialog(ModalScreen[bool]):
     def _pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.dismiss(event.button.id == "yes")
+
+
+class ChoiceDialog(ModalScreen[str | None]):
+    """A question with a few answers, each a button with its own key; dismisses with its value.
+
+    ``choices`` are (value, label, key); the first has the focus. Escape answers None (the
+    safe "not now"); left and right move between the buttons.
+    """
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="ChoiceDialog")
+
+    BINDINGS = [
+        Binding("escape", "answer_none", "Cancel", id="dialog.cancel"),
+        Binding("left", "app.focus_previous", "Previous button", show=False),
+        Binding("right", "app.focus_next", "Next button", show=False),
+    ]
+
+    def __init__(
+        self,
+        question: PlainText,
+        choices: Sequence[tuple[str, str, str]],
+        *,
+        title: PlainText = "",
+    ) -> None:
+        super().__init__()
+        self.question = _content(question)
+        self.dialog_title = _content(title)
+        self.choices = list(choices)
+
+    def compose(self) -> ComposeResult:
+        """The question and a button per answer."""
+        with Vertical(classes="dialog"):
+            if self.dialog_title:
+                yield Label(self.dialog_title, classes="dialog-title")
+            yield Static(self.question, classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                for index, (value, label, key) in enumerate(self.choices):
+                    yield Button(
+                        Content(f"{label} ({key})"),
+                        variant="primary" if index == 0 else "default",
+                        name=value,
+                    )
+
+    def on_mount(self) -> None:
+        """Focus the first answer."""
+        self.query(Button).first().focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """An answer's key answers it."""
+        for value, _label, key in self.choices:
+            if event.key == key:
+                event.stop()
+                self.dismiss(value)
+                return
+
+    def action_answer_none(self) -> None:
+        """Close without an answer."""
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.name)
 
 
 def complete_directory(value: str, *, unique: bool = False) -> str | None:
@@ -239,6 +302,72 @@ class PathPrompt(ModalScreen[Path | None]):
             self.query_one("#error", Static).update(Content(f"{value} is not a directory."))
             return
         self.dismiss(path)
+
+
+class SecretDialog(ModalScreen[tuple[str, bool] | None]):
+    """Asks for a password or passphrase (typed hidden); dismisses with (secret, remember) or None.
+
+    With ``can_remember`` a "Remember" box is offered (space ticks it). Enter accepts, escape
+    cancels; an empty answer is refused in place.
+    """
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="SecretDialog")
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(
+        self, title: PlainText, why: PlainText = "", *, can_remember: bool = False
+    ) -> None:
+        super().__init__()
+        self.dialog_title = _content(title)
+        self.why = _content(why)
+        self.can_remember = can_remember
+
+    def compose(self) -> ComposeResult:
+        """Title, why it is asked, the hidden field, "remember", an error line and the buttons."""
+        with Vertical(classes="dialog"):
+            yield Label(self.dialog_title, classes="dialog-title")
+            if self.why:
+                yield Static(self.why, classes="dialog-text")
+            yield Input(password=True, id="secret")
+            if self.can_remember:
+                yield Checkbox(
+                    Content("Remember it (in the keyring, else the encrypted vault)"),
+                    id="remember",
+                )
+            yield Static("", classes="dialog-error", id="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(Content("Cancel"), id="cancel")
+                yield Button(Content("OK"), variant="primary", id="ok")
+
+    def on_mount(self) -> None:
+        """Focus the field."""
+        self.query_one("#secret", Input).focus()
+
+    def action_cancel(self) -> None:
+        """Close without an answer."""
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#secret")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._accept()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self._accept()
+        else:
+            self.dismiss(None)
+
+    def _accept(self) -> None:
+        secret = self.query_one("#secret", Input).value
+        if not secret:
+            self.query_one("#error", Static).update(Content("Type it, or escape to cancel."))
+            return
+        remember = self.can_remember and self.query_one("#remember", Checkbox).value
+        self.dismiss((secret, remember))
 
 
 class PickDialog(ModalScreen[str | None]):

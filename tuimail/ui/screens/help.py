@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +20,22 @@ _SCREENS = (
     ("Reader", "tuimail.ui.screens.reader", "ReaderScreen"),
     ("Composer", "tuimail.ui.screens.composer", "ComposerScreen"),
 )
+
+
+_SHARED_TITLE = "List and reader"
+_SHARING = ("Message list", "Reader")
+"""Keys that do the same in these screens are listed once, under _SHARED_TITLE."""
+
+
+def _shared(
+    sections: dict[str, list[Binding]], keys_of: Callable[[Binding], str]
+) -> dict[tuple[str, str], list[str]]:
+    """(keys, description) -> binding ids, for what every screen of _SHARING binds alike."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for title in _SHARING:
+        for binding in sections.get(title, []):
+            found.setdefault((keys_of(binding), binding.description), []).append(binding.id or "")
+    return {what: ids for what, ids in found.items() if len(ids) == len(_SHARING)}
 
 
 def _bindings(module: str, name: str) -> list[Binding]:
@@ -44,17 +61,29 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold")
         table.add_column()
         table.add_column(style="dim")
-        for title, module, name in _SCREENS:
-            rows = _bindings(module, name)
-            if not rows:
+
+        def keys_of(binding: Binding) -> str:
+            return str(keymap.get(binding.id or "", binding.key))
+
+        sections = [(title, _bindings(module, name)) for title, module, name in _SCREENS]
+        shared = _shared(dict(sections), keys_of)
+        if shared:
+            sections.insert(1, (_SHARED_TITLE, []))
+        for title, rows in sections:
+            if title == _SHARED_TITLE:
+                entries = [(keys, text, ", ".join(ids)) for (keys, text), ids in shared.items()]
+            else:
+                entries = [
+                    (keys_of(b), b.description or b.action, b.id or "")
+                    for b in rows
+                    if title not in _SHARING or (keys_of(b), b.description) not in shared
+                ]
+            if not entries:
                 continue
             table.add_row(Text(title, style="bold underline"), "", "")
-            for binding in rows:
-                keys = keymap.get(binding.id or "", binding.key)
+            for keys, text, ids in entries:
                 table.add_row(
-                    Text(", ".join(_pretty(k) for k in keys.split(","))),
-                    Text(binding.description or binding.action),
-                    Text(binding.id or ""),
+                    Text(", ".join(_pretty(k) for k in keys.split(","))), Text(text), Text(ids)
                 )
             table.add_row("", "", "")
         note = Text(

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +31,7 @@ from tuimail.model.folder import FolderRole
 from tuimail.model.message import Address, Attachment, Flag
 from tuimail.services.client import MailClient
 from tuimail.services.client import Message as MailMessage
+from tuimail.services.opening import configured_command, desktop_opener
 from tuimail.ui.screens.dialogs import ConfirmDialog, FolderPicker, PathPrompt
 from tuimail.ui.text import block, error_text, line
 
@@ -175,6 +173,19 @@ def header_text(message: MailMessage, *, full: bool) -> Text:
     return _rows_text(rows)
 
 
+def summary_text(message: MailMessage) -> Text:
+    """From, Date and Subject, one line each: what the preview pane shows above the body."""
+    parsed = message.parsed
+    date = parsed.date or message.cached.envelope.date
+    return _rows_text(
+        [
+            ("From", _addresses(parsed.sender)),
+            ("Date", _date_text(date)),
+            ("Subject", parsed.subject or "(no subject)"),
+        ]
+    )
+
+
 def subject_text(message: MailMessage) -> Text:
     """The subject, and the names of the attachments when there are any."""
     body = message.parsed.body
@@ -277,19 +288,20 @@ class ReaderScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q,escape", "back", "Back", id="reader.back"),
         Binding("r", "compose('reply')", "Reply", id="reader.reply"),
-        Binding("A", "compose('reply_all')", "Reply all", id="reader.reply_all", show=False),
+        Binding("R", "compose('reply_all')", "Reply all", id="reader.reply_all", show=False),
         Binding("f", "compose('forward')", "Forward", id="reader.forward"),
         Binding("d", "delete", "Delete", id="reader.delete"),
         Binding("a", "archive", "Archive", id="reader.archive", show=False),
         Binding("m", "move", "Move", id="reader.move", show=False),
         Binding("n,J", "next", "Next", id="reader.next"),
         Binding("p,K", "previous", "Previous", id="reader.previous"),
-        Binding("s", "save_attachment", "Save attachment", id="reader.save", show=False),
-        Binding("o", "open_attachment", "Open attachment", id="reader.open", show=False),
-        Binding("F,exclamation_mark", "toggle_flag", "Flag/unflag", id="reader.flag", show=False),
-        Binding("u", "toggle_read", "Mark unread/read", id="reader.unread", show=False),
+        Binding("w", "save_attachment", "Save (write) attachment", id="reader.save", show=False),
+        Binding("v", "open_attachment", "View (open) attachment", id="reader.open", show=False),
+        Binding("s,exclamation_mark", "toggle_flag", "Flag/unflag", id="reader.flag", show=False),
+        Binding("N", "toggle_read", "Read/unread", id="reader.unread", show=False),
+        Binding("u", "undo", "Undo", id="reader.undo", show=False),
         Binding("h", "toggle_headers", "All headers", id="reader.headers", show=False),
-        Binding("R", "toggle_raw", "Raw source", id="reader.raw", show=False),
+        Binding("V", "toggle_raw", "Raw source", id="reader.raw", show=False),
         Binding("j", "scroll(1)", "Scroll down", id="reader.scroll_down", show=False),
         Binding("k", "scroll(-1)", "Scroll up", id="reader.scroll_up", show=False),
         Binding("space", "page(1)", "Page down", id="reader.page_down", show=False),
@@ -346,7 +358,7 @@ class ReaderScreen(Screen[None]):
             yield Static(id="body")
             yield Static(id="links")
             attachments = OptionList(id="attachments")
-            attachments.border_title = "Attachments: s or enter saves, o opens"
+            attachments.border_title = "Attachments: w or enter saves, v opens"
             yield attachments
         yield TextArea(id="raw", read_only=True, soft_wrap=True)
         yield Footer()
@@ -669,6 +681,25 @@ class ReaderScreen(Screen[None]):
             self.client.move([key], folder)
             self._on_main(self._removed, key, "move")
 
+    def action_undo(self) -> None:
+        """Undo the last action (here or in the list)."""
+        self._undo()
+
+    @work(thread=True, exit_on_error=False, group="reader-action")
+    def _undo(self) -> None:
+        with self._reporting():
+            key = self.key
+            what = self.client.undo()
+            found = self.client.envelopes([key])
+            flags = set(found[0].envelope.flags) if found else set()
+            self._on_main(self._undone, what, key, flags)
+
+    def _undone(self, what: str, key: int, flags: set[Flag]) -> None:
+        self._say(f"Undone: {what}")
+        self._push()
+        if key == self.key:
+            self.flags = flags  # as they are now (not read again: that would mark it read)
+
     def _removed(self, key: int, action: str) -> None:
         """The message left this folder: show the next one (or go back when none is left)."""
         self._push()
@@ -751,38 +782,46 @@ class ReaderScreen(Screen[None]):
         )
 
     def action_open_attachment(self) -> None:
-        """Open the highlighted (or first) attachment with the desktop's viewer."""
+        """Open the highlighted (or first) attachment: its [open] command, else the desktop's."""
         chosen = self._chosen_attachment()
         if chosen is None:
             return
         message, index = chosen
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and (
-            sys.platform != "darwin"
-        ):
-            self._say("There is no display to open it on: press s to save it instead.")
+        attachment = message.parsed.body.attachments[index]
+        name = attachment.safe_name
+        rules = self.client.open_commands
+        if configured_command(rules, attachment.part.content_type, name, "%s") is not None:
+            self._open(message, index, None)
             return
-        opener = shutil.which("open" if sys.platform == "darwin" else "xdg-open")
+        opener, why = desktop_opener()
         if opener is None:
-            self._say("xdg-open is not installed: press s to save the attachment instead.")
+            self._say(f"{why}: press w to save it instead (see [open] in the README).")
             return
-        name = message.parsed.body.attachments[index].safe_name
         if Path(name).suffix.lower() in _RISKY_SUFFIXES:
             self._say(
-                f"{name} could run code when opened: save it (s) and open it yourself "
+                f"{name} could run code when opened: save it (w) and open it yourself "
                 "if you trust it."
             )
             return
         self._open(message, index, opener)
 
     @work(thread=True, exit_on_error=False, group="reader-open")
-    def _open(self, message: MailMessage, index: int, opener: str) -> None:
-        """Save the attachment into a private temporary directory and hand it to the opener."""
+    def _open(self, message: MailMessage, index: int, opener: str | None) -> None:
+        """Save the attachment into a private temporary directory and hand it to a command:
+        the [open] rule that fits it (``opener`` None), else ``opener``."""
         with self._reporting():
+            attachment = message.parsed.body.attachments[index]
             directory = Path(tempfile.mkdtemp(prefix="tuimail-"))
             path = self.client.save_attachment(message, index, directory)
+            argv = configured_command(
+                self.client.open_commands, attachment.part.content_type, path.name, str(path)
+            )
+            if opener is not None or argv is None:
+                argv = [opener or "xdg-open", str(path)]
+            program = argv[0]
             try:
                 process = subprocess.Popen(
-                    [opener, str(path)],
+                    argv,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -790,7 +829,7 @@ class ReaderScreen(Screen[None]):
                 )
             except OSError as exc:
                 raise MailError(
-                    f"Cannot run {opener}: {exc.strerror}.", title="Not opened"
+                    f"Cannot run {program}: {exc.strerror}.", title="Not opened"
                 ) from None
             self._on_main(self._say, f"Opening {path.name}", "Attachment")
             try:
@@ -799,7 +838,7 @@ class ReaderScreen(Screen[None]):
                 return  # still handing over: the viewer may be running in it
             if status != 0:
                 raise MailError(
-                    f"{Path(opener).name} could not open {path.name} (exit status {status}); "
-                    "press s to save it instead.",
+                    f"{Path(program).name} could not open {path.name} (exit status {status}); "
+                    "press w to save it instead.",
                     title="Not opened",
                 )

@@ -41,6 +41,10 @@ class Row:
     """Thread indent (0 when not threaded)."""
     thread_size: int = 0
     """Messages in the thread, shown on its first row when more than one."""
+    folder: str = ""
+    """Where the message is: shown in a folder column when the list spans folders (search)."""
+    collapsed: bool = False
+    """The first row of a closed thread (its other messages are not shown)."""
 
 
 RowSource = Callable[[Sequence[int]], list[Row]]
@@ -59,6 +63,7 @@ _WIDE = 100
 """From this many cells on, the size column is shown."""
 _SENDER_MAX = 30
 _SENDER_MIN = 8
+_FOLDER_MAX = 14
 _CACHE_MIN = 512
 """The row cache holds at least this many rows (and eight screens' worth)."""
 _ELLIPSIS = "…"
@@ -133,14 +138,21 @@ class _Columns:
     subject: int
     size: int
     """0 when the size column is dropped (narrow terminals)."""
+    folder: int = 0
+    """0 when there is no folder column; else its width plus the gap after it."""
 
 
-def _columns(width: int) -> _Columns:
-    """Share ``width`` out: the size column goes first, then the sender shrinks."""
+def _columns(width: int, folder: bool = False) -> _Columns:
+    """Share ``width`` out: the size column goes first, then the sender shrinks.
+
+    With ``folder`` a folder column (up to _FOLDER_MAX cells) takes its room from the rest.
+    """
     size = _SIZE_WIDTH + 1 if width >= _WIDE else 0
     rest = max(0, width - _FIXED_WIDTH - size)
+    folder_width = min(_FOLDER_MAX, rest // 6) + 1 if folder and rest >= 30 else 0
+    rest -= folder_width
     sender = max(min(rest * 3 // 10, _SENDER_MAX), min(rest, _SENDER_MIN))
-    return _Columns(sender=sender, subject=rest - sender, size=size)
+    return _Columns(sender=sender, subject=rest - sender, size=size, folder=folder_width)
 
 
 def clock() -> datetime:
@@ -278,6 +290,8 @@ class MessageList(ScrollView, can_focus=True):
         """Row styles by component classes, for one render pass."""
         self._announced: int | None = None
         self._load_failed = False
+        self.show_folder = False
+        """Show a folder column (set before `set_keys`): for lists that span folders."""
 
     # -- what the list holds ---------------------------------------------------------------
 
@@ -311,6 +325,7 @@ class MessageList(ScrollView, can_focus=True):
         old_key = self.cursor_key
         old_index = self._cursor
         screen_row = old_index - self.scroll_offset.y
+        at_top = self.scroll_offset.y == 0
         self._keys = list(keys)
         self._source = source
         self._cache.clear()
@@ -327,6 +342,8 @@ class MessageList(ScrollView, can_focus=True):
                 self._marked = present
                 self.post_message(self.MarksChanged(self, len(present)))
         self.virtual_size = Size(0, len(self._keys))
+        if at_top and self._cursor < self._page_height():
+            screen_row = self._cursor  # a list seen from the top stays so: new mail shows
         self.scroll_to(y=max(0, self._cursor - screen_row), animate=False, force=True)
         self._scroll_to_cursor()
         self.refresh()
@@ -600,7 +617,7 @@ class MessageList(ScrollView, can_focus=True):
         if row is None:  # gone from the cache, or loading failed
             segments.append(Segment(fit(" " * _FLAGS_WIDTH + " " + _ELLIPSIS, width - 1), dim))
             return Strip(segments).crop_extend(0, width, base)
-        columns = _columns(width)
+        columns = _columns(width, self.show_folder)
         flags = (
             ("N" if row.unread else " ")
             + ("!" if row.flagged else " ")
@@ -611,10 +628,13 @@ class MessageList(ScrollView, can_focus=True):
         when = format_date(row.date, clock())
         segments.append(Segment(fit(when, _DATE_WIDTH) + " ", dim))
         segments.append(Segment(fit(safe_line(row.sender), columns.sender) + " ", base))
+        if columns.folder:
+            segments.append(Segment(fit(safe_line(row.folder), columns.folder - 1) + " ", dim))
         segments.extend(self._subject(row, columns.subject, base, dim))
         if columns.size:
             segments.append(Segment(" " + format_size(row.size).rjust(_SIZE_WIDTH), dim))
-        if width == _FIXED_WIDTH + columns.sender + columns.subject + columns.size:
+        fixed = _FIXED_WIDTH + columns.folder
+        if width == fixed + columns.sender + columns.subject + columns.size:
             return Strip(segments, width)
         return Strip(segments).crop_extend(0, width, base)  # narrower than the fixed columns
 
@@ -628,7 +648,7 @@ class MessageList(ScrollView, can_focus=True):
             levels = min(row.depth, max(1, width // 6))  # deep threads keep room for the subject
             lead = "  " * (levels - 1) + "└─ "
         if row.thread_size > 1:
-            lead += f"({row.thread_size}) "
+            lead += f"{'▸' if row.collapsed else '▾'} ({row.thread_size}) "
         lead = set_cell_size(lead, min(cell_len(lead), width))
         room = width - cell_len(lead)
         subject = safe_line(row.subject).strip()
