@@ -1,0 +1,172 @@
+"""A full disk while tuimail writes: a clear error, nothing half-written, and the next run after
+space is freed completes (issue 9, section 5). Each test mounts a small tmpfs and fills it."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers.disk import SmallDisk, small_disk
+from helpers.pop3_server import PASSWORD, Maildrop, serve
+
+from tuimail.backends.local.base import LocalMailboxError
+from tuimail.backends.local.maildir import Maildir
+from tuimail.backends.local.mbox import Mbox
+from tuimail.model.account import (
+    Account,
+    Endpoint,
+    LocalFormat,
+    LocalSource,
+    Pop3Options,
+    Protocol,
+    Security,
+)
+from tuimail.model.message import Flag
+from tuimail.services.pop3_fetch import fetch_pop3, ledger_file, open_maildir
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    with small_disk(tmp_path / "disk") as mounted:
+        yield mounted
+
+
+def _msg(index: int, body_size: int = 20_000) -> bytes:
+    return (
+        f"From: Someone <s@full.test>\nTo: pat@example.test\nSubject: message {index}\n"
+        f"Message-ID: <f{index}@full.test>\n\n" + f"line {index} of the body\n" * (body_size // 20)
+    ).encode()
+
+
+# -- (c) the POP3 Maildir ------------------------------------------------------------------------
+
+
+def _pop3_account(port: int, maildir: Path) -> Account:
+    endpoint = Endpoint(
+        Protocol.POP3, "127.0.0.1", port, Security.NONE, "pat", allow_plaintext=True, timeout=10
+    )
+    return Account(
+        "full",
+        "Pat",
+        "pat@example.test",
+        endpoint,
+        pop3=Pop3Options(leave_on_server=False),
+        local=LocalSource(LocalFormat.MAILDIR, str(maildir)),
+    )
+
+
+def _stored(maildir: Path) -> list[bytes]:
+    box = Maildir(maildir)
+    return sorted(box.read("INBOX", e.key) for e in box.scan("INBOX"))
+
+
+def _ledger_rows(data: Path) -> list[tuple[str, str]]:
+    path = ledger_file(data, "full")
+    if not path.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return [(str(s), str(n)) for s, n in db.execute("SELECT state, local_name FROM message")]
+
+
+@pytest.mark.parametrize("ledger_too", [False, True], ids=["maildir-full", "ledger-full-too"])
+def test_pop3_fetch_into_a_full_maildir(tmp_path: Path, disk: SmallDisk, ledger_too: bool) -> None:
+    originals = [_msg(i) for i in range(40)]
+    drop = Maildrop()
+    for raw in originals:
+        drop.add(raw)
+    maildir = disk.root / "Mail"
+    data = disk.root / "data" if ledger_too else tmp_path / "data"
+    open_maildir(maildir)
+    if ledger_too:  # a ledger that exists already, as after earlier fetches
+        with serve(Maildrop()) as server:
+            assert not fetch_pop3(data, _pop3_account(server.port, maildir), PASSWORD).errors
+    disk.fill()
+
+    with serve(drop) as server:
+        result = fetch_pop3(data, _pop3_account(server.port, maildir), PASSWORD)
+    assert len(result.errors) == 1, [e.message for e in result.errors]
+    message = result.errors[0].message
+    if ledger_too:
+        assert "Is the disk full? Free some space and try again" in message, message
+        assert "damaged" not in message
+    else:
+        assert message.startswith("Cannot write messages into"), message
+        assert "No space left on device" in message
+        assert "Nothing was deleted from the server" in message
+    assert len(drop.messages) == 40  # nothing deleted on the server
+    stored = _stored(maildir)
+    assert all(raw.replace(b"\r\n", b"\n") in originals for raw in stored)  # whole ones only
+    names = Maildir(maildir).uniques()
+    disk.free()  # (SQLite cannot even read a WAL database on a full disk)
+    assert all(name in names for state, name in _ledger_rows(data) if state == "stored")
+    assert len([1 for state, _ in _ledger_rows(data) if state == "stored"]) == len(stored)
+
+    with serve(drop) as server:
+        again = fetch_pop3(data, _pop3_account(server.port, maildir), PASSWORD)
+    assert not again.errors, [e.message for e in again.errors]
+    assert _stored(maildir) == sorted(originals)  # every message exactly once
+    assert drop.messages == []
+    assert list((maildir / "tmp").iterdir()) == []
+
+
+# -- (d) local Maildir and mbox actions -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("room", [0, 16384], ids=["full", "room-for-the-lock-only"])
+def test_mbox_rewrite_on_a_full_disk_leaves_the_original_intact(disk: SmallDisk, room: int) -> None:
+    path = disk.root / "inbox.mbox"
+    box = Mbox(path)
+    for index in range(30):
+        box.deliver("INBOX", _msg(index))
+    before = path.read_bytes()
+    keys = [entry.key for entry in box.scan("INBOX")]
+    disk.fill(leave=room)
+
+    # no room even for the dotlock: "Cannot lock"; room for it: the rewrite itself fails
+    said = "No space left on device" + ("" if room == 0 else ".*left as it was")
+    with pytest.raises(LocalMailboxError, match=said):
+        box.set_flags("INBOX", keys[3], frozenset({Flag.SEEN, Flag.FLAGGED}))
+    with pytest.raises(LocalMailboxError, match=said):
+        box.delete("INBOX", keys[:2])
+    with pytest.raises(LocalMailboxError, match=said):
+        box.deliver("INBOX", _msg(99))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in disk.root.iterdir()) == [".filler", "inbox.mbox"]
+
+    again = Mbox(path)  # a fresh reader sees the old mailbox, whole
+    assert [e.key for e in again.scan("INBOX")] == keys
+    disk.free()
+    again.set_flags("INBOX", keys[3], frozenset({Flag.SEEN}))
+    assert {e.key: e.flags for e in again.scan("INBOX")}[keys[3]] == frozenset({Flag.SEEN})
+
+
+def test_maildir_actions_on_a_full_disk(disk: SmallDisk) -> None:
+    box = Maildir(disk.root / "Mail", create=True)
+    box.create_folder("Archive")
+    originals = [_msg(index) for index in range(10)]
+    for raw in originals:
+        box.deliver("INBOX", raw)
+    keys = [entry.key for entry in box.scan("INBOX")]
+    disk.fill()
+
+    # flag and move are renames: they need no space and still work
+    box.set_flags("INBOX", keys[0], frozenset({Flag.FLAGGED}))
+    box.move("INBOX", [keys[1]], "Archive")
+    # copy and delivery need space: a clear error and nothing half-written
+    with pytest.raises(LocalMailboxError, match="No space left on device"):
+        box.copy("INBOX", [keys[2]], "Archive")
+    with pytest.raises(LocalMailboxError, match="No space left on device"):
+        box.deliver("INBOX", _msg(77))
+    everything = sorted(
+        [box.read("INBOX", e.key) for e in box.scan("INBOX")]
+        + [box.read("Archive", e.key) for e in box.scan("Archive")]
+    )
+    assert everything == sorted(originals)
+    for folder in (box.root, box.root / ".Archive"):
+        assert list((folder / "tmp").iterdir()) == []
+    disk.free()
+    box.copy("INBOX", [keys[2]], "Archive")
+    assert len(box.scan("Archive")) == 2
