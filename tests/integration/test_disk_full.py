@@ -4,13 +4,18 @@ space is freed completes (issue 9, section 5). Each test mounts a small tmpfs an
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.cli import Cli, account
 from helpers.disk import SmallDisk, small_disk
+from helpers.imap import other_client
 from helpers.pop3_server import PASSWORD, Maildrop, serve
+from mailstack.stack import MailStack
 
 from tuimail.backends.local.base import LocalMailboxError
 from tuimail.backends.local.maildir import Maildir
@@ -170,3 +175,56 @@ def test_maildir_actions_on_a_full_disk(disk: SmallDisk) -> None:
     disk.free()
     box.copy("INBOX", [keys[2]], "Archive")
     assert len(box.scan("Archive")) == 2
+
+
+# -- (b) the outbox while `tuimail send` stores a message ----------------------------------------
+
+SENDER = "alice"
+
+
+def _outbox(cli: Cli) -> list[dict[str, object]]:
+    result = cli.run("outbox", "--json")
+    assert result.returncode == 0, result.stderr
+    entries: list[dict[str, object]] = json.loads(result.stdout)
+    return entries
+
+
+@pytest.mark.mailstack
+@pytest.mark.parametrize("room", [0, 64 * 1024], ids=["full", "room-to-open-only"])
+def test_send_with_a_full_outbox_disk(mailstack: MailStack, tmp_path: Path, room: int) -> None:
+    cli = Cli(tmp_path / "home")
+    password = mailstack.password(SENDER)
+    cli.write_config(
+        account(mailstack, "a", SENDER, extra=f'password_command = "echo {password}"\n')
+    )
+    with small_disk(cli.home / "data") as data_disk:  # XDG_DATA_HOME: the outbox lives there
+        assert _outbox(cli) == []  # the outbox exists, as after earlier sends
+        data_disk.fill(leave=room)
+        token = f"{room}-{time.monotonic_ns()}"
+        subject = f"Never sent {token}"
+        body = "A long letter that does not fit.\n" * 20_000
+        sent = cli.run("send", "-s", subject, "bob@example.test", stdin=body)
+        assert sent.returncode == 1, sent.stdout
+        assert "Traceback" not in sent.stderr
+        assert "Is the disk full?" in sent.stderr, sent.stderr
+        assert "damaged" not in sent.stderr
+        data_disk.free()
+        assert _outbox(cli) == []  # nothing half-written, and the outbox still opens
+        outbox = cli.home / "data" / "tuimail" / "outbox.sqlite"
+        with contextlib.closing(sqlite3.connect(outbox)) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        marker = f"Marker {token}"
+        assert cli.run("send", "-s", marker, "bob@example.test", stdin="hi\n").returncode == 0
+    with other_client(mailstack, "bob") as client:  # the marker arrived; the other never left
+        client.select_folder("INBOX", readonly=True)
+        for _ in range(120):
+            if client.search(["SUBJECT", marker]):
+                break
+            client.idle()
+            client.idle_check(timeout=0.5)
+            client.idle_done()
+        assert client.search(["SUBJECT", marker])
+        assert not client.search(["SUBJECT", subject])
+    with other_client(mailstack, SENDER) as client:
+        client.select_folder("Sent", readonly=True)
+        assert not client.search(["SUBJECT", subject])
