@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers.cli import Cli, account
 from helpers.disk import SmallDisk, small_disk
-from helpers.imap import other_client
+from helpers.imap import cache_state, fresh_folder, index_rows, other_client, server_state
 from helpers.pop3_server import PASSWORD, Maildrop, serve
 from mailstack.stack import MailStack
 
@@ -228,3 +228,48 @@ def test_send_with_a_full_outbox_disk(mailstack: MailStack, tmp_path: Path, room
     with other_client(mailstack, SENDER) as client:
         client.select_folder("Sent", readonly=True)
         assert not client.search(["SUBJECT", subject])
+
+
+# -- (a) the cache while syncing from the real Dovecot -------------------------------------------
+
+SYNCER = "carol"
+
+
+@pytest.mark.mailstack
+def test_sync_into_a_full_cache(mailstack: MailStack, tmp_path: Path) -> None:
+    total = 3000
+    fresh_folder(mailstack, SYNCER, "DiskFull", 0)
+    mailstack.seed(SYNCER, total, "DiskFull")
+    server = server_state(mailstack, SYNCER, "DiskFull")
+    cli = Cli(tmp_path / "home")
+    password = mailstack.password(SYNCER)
+    cli.write_config(
+        account(mailstack, "c", SYNCER, extra=f'password_command = "echo {password}"\n')
+    )
+    db = cli.home / "cache" / "tuimail" / "cache.sqlite"
+    with small_disk(cli.home / "cache", "16m") as cache_disk:  # XDG_CACHE_HOME
+        first = cli.run("sync", "--folder", "INBOX")
+        assert first.returncode == 0, first.stderr
+        cache_disk.fill(leave=256 * 1024)  # room for a few hundred messages, not 3,000
+
+        full = cli.run("sync", "--folder", "DiskFull", TUIMAIL_SYNC_BATCH="100")
+        assert full.returncode == 1, full.stdout
+        assert "Traceback" not in full.stderr
+        assert "internal error" not in full.stderr
+        assert "Is the disk full?" in full.stderr, full.stderr
+        listed = cli.run("list", "--folder", "DiskFull", "--json")  # the cache still opens
+        assert listed.returncode == 0, listed.stderr
+        assert not (db.parent / "cache.sqlite.damaged").exists()
+
+        cache_disk.free()
+        cached = cache_state(db, "c", "DiskFull")
+        assert 0 < len(cached) < total
+        assert all(cached[uid] == server[uid] for uid in cached)  # what is there is right
+        messages, texts = index_rows(db)
+        assert messages == texts
+        with contextlib.closing(sqlite3.connect(db)) as raw:
+            assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+        again = cli.run("sync", "--folder", "DiskFull")
+        assert again.returncode == 0, again.stderr
+        assert cache_state(db, "c", "DiskFull") == server

@@ -145,7 +145,13 @@ def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     connection.execute("BEGIN IMMEDIATE")
     try:
         yield connection
-    except BaseException:
-        connection.execute("ROLLBACK")
+        connection.execute("COMMIT")
+    except BaseException as exc:
+        if connection.in_transaction:  # SQLite may have rolled back itself (a full disk)
+            connection.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error) and exc.sqlite_errorcode & 0xFF in _CANNOT_WRITE:
+            raise CacheError(
+                f"The cache cannot be written: {_describe(exc)}. Is the disk full? Free some "
+                "space and try again; the cache keeps what was saved before."
+            ) from None
         raise
-    connection.execute("COMMIT")
