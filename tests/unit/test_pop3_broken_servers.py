@@ -221,9 +221,7 @@ def test_dry_run_with_changed_uidls_plans_no_download(tmp_path: Path) -> None:
     _run(drop, tmp_path)
     maildir = tmp_path / "Mail"
     with serve(drop) as server:
-        plan = fetch_pop3(
-            tmp_path / "data", _account(server.port, maildir), PASSWORD, dry_run=True
-        )
+        plan = fetch_pop3(tmp_path / "data", _account(server.port, maildir), PASSWORD, dry_run=True)
     assert plan.dry_run
     assert plan.to_download == []
     assert plan.recognised == 3
