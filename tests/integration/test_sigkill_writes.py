@@ -18,12 +18,15 @@ from pathlib import Path
 
 import pytest
 from helpers.cli import TESTS, Cli, account
-from helpers.imap import other_client
+from helpers.imap import cache_state, fresh_folder, other_client, server_state
 from mailstack.stack import MailStack
 
 from tuimail.backends.local.mbox import Mbox
 from tuimail.config.settings import load_settings
 from tuimail.model.message import Address, Draft, Flag
+from tuimail.services import actions as action_service
+from tuimail.services.actions import Actions
+from tuimail.services.mailbox import Mailbox
 
 FLAG_SETS = [frozenset(), frozenset({Flag.SEEN}), frozenset({Flag.SEEN, Flag.FLAGGED})]
 
@@ -181,3 +184,84 @@ def test_outbox_flush_killed_mid_send_never_resends_or_loses(
         assert copies <= 1, f"{subject} was sent {copies} times"
         if copies == 0:  # not lost: still in the outbox, and never resent by itself
             assert waiting.get(subject) in ("sending", "uncertain"), (subject, waiting)
+
+
+# -- action replay, killed during tuimail sync against the real Dovecot ----------------------------
+
+ACTOR = "carol"
+
+
+def _in_cache(db: Path, folder: str) -> dict[str, int]:
+    """Subject -> cache row id of the messages the cache shows in the folder."""
+    with Mailbox(db) as mailbox:
+        rows = mailbox.envelopes(mailbox.folder_ids("c", folder), limit=1000)
+    return {c.envelope.subject: c.id for c in rows}
+
+
+def _by_subject(state: dict[int, tuple[frozenset[str], str]]) -> dict[str, frozenset[str]]:
+    return {subject: flags for flags, subject in state.values()}
+
+
+@pytest.mark.mailstack
+def test_action_replay_killed_at_random_moments(mailstack: MailStack, tmp_path: Path) -> None:
+    count = 60
+    fresh_folder(mailstack, ACTOR, "KillAct", count)
+    fresh_folder(mailstack, ACTOR, "KillDone", 0)
+    cli = Cli(tmp_path / "home")
+    password = mailstack.password(ACTOR)
+    cli.write_config(
+        account(mailstack, "c", ACTOR, extra=f'password_command = "echo {password}"\n')
+    )
+    folders = ["--folder", "KillAct", "--folder", "KillDone"]
+    started = time.monotonic()
+    assert cli.run("sync", *folders).returncode == 0
+    whole = time.monotonic() - started  # how long a sync takes here: the kills fall inside it
+    db = cli.home / "cache" / "tuimail" / "cache.sqlite"
+    rng = random.Random(99)
+    expected: dict[str, set[str]] = {f"Message {i}": set() for i in range(count)}
+    moved: set[str] = set()
+    killed = mid_replay = 0
+    for _round in range(12):
+        here = _in_cache(db, "KillAct")
+        actions = Actions(db)
+        for _action in range(200):  # one queued action each, some on the same message
+            subject = rng.choice(sorted(here))
+            if rng.random() < 0.5:
+                actions.flag([here[subject]], "flagged" not in expected[subject])
+                expected[subject] ^= {"flagged"}
+            else:
+                actions.mark_read([here[subject]], "seen" not in expected[subject])
+                expected[subject] ^= {"seen"}
+        going = rng.sample(sorted(set(here) - moved), 2)
+        actions.move([here[s] for s in going], "KillDone")
+        moved.update(going)
+        actions.close()
+        waiting = action_service.queued(db, "c")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tuimail", "sync", *folders],
+            env=cli.env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:  # the moment of the kill: anywhere from start-up to the end of a whole sync
+            process.wait(timeout=rng.uniform(0.2, 1.2) * whole)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            killed += 1
+            if 0 < action_service.queued(db, "c") < waiting:
+                mid_replay += 1  # killed with some actions sent and others not
+    print(f"killed {killed}, mid-replay {mid_replay}")
+    assert killed >= 4
+    final = cli.run("sync", *folders)
+    assert final.returncode == 0, final.stderr
+    assert action_service.queued(db, "c") == 0  # no action left behind by a killed sync
+    server_act = server_state(mailstack, ACTOR, "KillAct")
+    server_done = server_state(mailstack, ACTOR, "KillDone")
+    assert cache_state(db, "c", "KillAct") == server_act  # server and cache agree
+    assert cache_state(db, "c", "KillDone") == server_done
+    done = [subject for _flags, subject in server_done.values()]
+    assert sorted(done) == sorted(moved)  # each moved once: none lost, none twice
+    assert len(server_act) + len(server_done) == count
+    got = {**_by_subject(server_act), **_by_subject(server_done)}
+    assert got == {subject: frozenset(flags) for subject, flags in expected.items()}
