@@ -1,5 +1,6 @@
 """A scripted POP3 maildrop for what a real server will not do: no UIDL, repeated or changing
-UIDLs, no TOP, a connection dropped before QUIT answers.
+UIDLs, no TOP, a connection dropped before QUIT answers, and hostile answers to RETR, LIST and
+UIDL (``retr``, ``list_lines``, ``uidl_lines``, ``greeting``).
 
 It keeps a list of messages across connections like a real server: DELE marks, QUIT removes the
 marked ones (RFC 1939), a dropped connection forgets the marks.
@@ -8,12 +9,13 @@ marked ones (RFC 1939), a dropped connection forgets the marks.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fakeserver.server import Conn, ScriptedServer
+from fakeserver.server import Conn, ScriptedServer, TlsFiles
 
 PASSWORD = "canary-pop3-Secret!"
 
@@ -38,6 +40,18 @@ class Maildrop:
     """Close the connection at QUIT without answering or removing anything."""
     quit_removes_then_drops: bool = False
     """Remove the marked messages at QUIT, then close without answering +OK."""
+    retr: dict[int, str] = field(default_factory=dict)
+    """Message number -> how RETR of it misbehaves: "drop" (half the message, then the
+    connection closes), "drip" (a line every tenth of a second, never ending), "endless"
+    (complete lines as fast as the client takes them, never ending), "err" (-ERR), "garbage"
+    (a line that is neither +OK nor -ERR)."""
+    list_lines: Callable[[list[bytes]], bytes] | None = None
+    """The body of the LIST answer (without the final dot), in place of the true one."""
+    uidl_lines: Callable[[list[bytes]], bytes] | None = None
+    """The body of the UIDL answer (without the final dot), in place of the true one."""
+    greeting: bytes = b"+OK scripted POP3 ready"
+    tls: TlsFiles | None = None
+    """Speak implicit TLS (POP3S) with this certificate."""
     sessions: int = 0
     commands: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -50,8 +64,10 @@ class Maildrop:
         with self.lock:
             self.sessions += 1
             session = self.sessions
+        if self.tls is not None:
+            conn.start_tls(*self.tls)
         stamp = b" " + self.apop_stamp if self.apop_stamp else b""
-        conn.send_line(b"+OK scripted POP3 ready" + stamp)
+        conn.send_line(self.greeting + stamp)
         marked: set[int] = set()
         authed = False
         while True:
@@ -85,11 +101,20 @@ class Maildrop:
                 conn.send_line(b"-ERR log in first")
             elif verb == "LIST":
                 body = b"".join(b"%d %d\r\n" % (i + 1, len(m)) for i, m in enumerate(current))
+                if self.list_lines is not None:
+                    body = self.list_lines(current)
                 conn.send_raw(b"+OK\r\n" + body + b".\r\n")
             elif verb == "UIDL" and self.uidl:
                 ids = self._ids(session, current)
                 body = b"".join(b"%d %s\r\n" % (i + 1, u) for i, u in enumerate(ids))
+                if self.uidl_lines is not None:
+                    body = self.uidl_lines(current)
                 conn.send_raw(b"+OK\r\n" + body + b".\r\n")
+            elif verb in ("RETR", "TOP") and not 0 < int(words[1]) <= len(current):
+                conn.send_line(b"-ERR no such message")
+            elif verb == "RETR" and int(words[1]) in self.retr:
+                if not self._misbehave(conn, self.retr[int(words[1])], current[int(words[1]) - 1]):
+                    return
             elif verb in ("RETR", "TOP") and (verb == "RETR" or self.top):
                 number = int(words[1])
                 raw = current[number - 1]
@@ -115,6 +140,26 @@ class Maildrop:
                 return
             else:
                 conn.send_line(b"-ERR unknown command")
+
+    def _misbehave(self, conn: Conn, how: str, raw: bytes) -> bool:
+        """Answer RETR the hostile way; False when the connection is over."""
+        if how == "err":
+            conn.send_line(b"-ERR message is locked by another session")
+            return True
+        if how == "garbage":
+            conn.send_line(b"* OK [ALERT] \x1b]0;pwned\x07 this is not POP3")
+            return True
+        conn.send_raw(b"+OK\r\n")
+        if how == "drop":
+            conn.send_raw(raw[: len(raw) // 2])
+            conn.close()
+            return False
+        line = b"X-Filler: " + b"y" * 990 + b"\r\n"
+        chunk = line[:40] + b"\r\n" if how == "drip" else line * 64
+        with contextlib.suppress(OSError):  # the client hung up while being sent to
+            while not conn.client_closed(0.1 if how == "drip" else 0.001):
+                conn.send_raw(chunk)
+        return False
 
     def _ids(self, session: int, current: list[bytes]) -> list[bytes]:
         if self.uidl_of is None:

@@ -30,6 +30,8 @@ WINDOW = 64
 """Commands in flight at once when the server pipelines."""
 MAX_MESSAGE = 256 * 1024 * 1024
 """A message larger than this is refused rather than held in memory."""
+MAX_SIZE_DIGITS = 15
+"""A LIST size with more digits (a petabyte and more) is not believed."""
 MAX_UIDL = 70
 """RFC 1939: a unique-id is 1 to 70 printable characters."""
 _PIECE = 1024 * 1024
@@ -78,15 +80,12 @@ class Pop3Mailbox:
     def _send(self, lines: Iterable[str]) -> None:
         self.pop.sock.sendall(b"".join(line.encode("ascii") + b"\r\n" for line in lines))
 
-    def _fill(self, deadline: float | None = None) -> None:
-        if deadline is not None and time.monotonic() > deadline:
-            raise ConnectError(
-                f"{self.endpoint.address} is sending too slowly; tuimail gave up waiting."
-            )
+    def _fill(self) -> int:
         data = cast("io.BufferedReader", self.pop.file).read1(_CHUNK)
         if not data:
             raise poplib.error_proto(b"-ERR EOF")
         self._buffer += data
+        return len(data)
 
     def _status(self) -> tuple[bool, bytes]:
         buffer = self._buffer
@@ -101,15 +100,29 @@ class Pop3Mailbox:
         del buffer[: end + 1]
         return line.startswith(b"+OK"), line.rstrip(b"\r\n")
 
-    def _multiline(self, limit: int, deadline: float) -> bytes:
+    def _multiline(self, limit: int) -> bytes:
         """The body of a multi-line answer, dot-unstuffed, lines ending in LF.
 
         The answer ends at CRLF "." CRLF (RFC 1939); it is found in the buffered bytes, not line
-        by line, and unstuffed with two replacements.
+        by line, and unstuffed with two replacements. It must arrive within the timeout plus a
+        second per ``_MIN_RATE`` bytes received so far: a server that drips, whatever size it
+        claimed in LIST, is given up on, and one that never stops is cut at ``limit``.
         """
         buffer = self._buffer
+        started = time.monotonic()
+        received = 0
+
+        def more() -> None:
+            nonlocal received
+            if time.monotonic() > started + self.endpoint.timeout + received / _MIN_RATE:
+                raise ConnectError(
+                    f"{self.endpoint.address} is sending too slowly (less than "
+                    f"{_MIN_RATE // 1024} KB/s); tuimail gave up waiting."
+                )
+            received += self._fill()
+
         while len(buffer) < 3:
-            self._fill(deadline)
+            more()
         if buffer[:3] == b".\r\n":  # an empty answer
             del buffer[:3]
             return b""
@@ -121,19 +134,14 @@ class Pop3Mailbox:
                     "tuimail stopped reading it."
                 )
             start = max(0, len(buffer) - 4)
-            self._fill(deadline)
+            more()
         body = bytes(buffer[: end + 2])
         del buffer[: end + 5]
         if body.startswith(b".."):
             body = body[1:]
         return body.replace(b"\r\n..", b"\r\n.").replace(b"\r\n", b"\n")
 
-    def _deadline(self, size: int) -> float:
-        return time.monotonic() + self.endpoint.timeout + size / _MIN_RATE
-
-    def _pipelined(
-        self, commands: Sequence[str], read: bool, sizes: Sequence[int]
-    ) -> Iterator[tuple[int, bool, bytes]]:
+    def _pipelined(self, commands: Sequence[str], read: bool) -> Iterator[tuple[int, bool, bytes]]:
         """Send commands (a window at a time when pipelining) and yield (index, ok, body)."""
         window = WINDOW if self.pipelining else 1
         sent = 0
@@ -145,7 +153,7 @@ class Pop3Mailbox:
             ok, status = self._status()
             body = b""
             if ok and read:
-                body = self._multiline(MAX_MESSAGE, self._deadline(sizes[index]))
+                body = self._multiline(MAX_MESSAGE)
             yield index, ok, body if ok else status
 
     # -- commands ---------------------------------------------------------------------------
@@ -157,7 +165,7 @@ class Pop3Mailbox:
             ok, _status = self._status()
             if not ok:
                 return None
-            body = self._multiline(64 * 1024 * 1024, self._deadline(0))
+            body = self._multiline(64 * 1024 * 1024)
         except BaseException as exc:
             raise self._fail(exc, "listing unique ids (UIDL)") from None
         found = []
@@ -176,32 +184,33 @@ class Pop3Mailbox:
                 raise ProtocolError(
                     f"{self.endpoint.address} refused to list the messages: {_text(status)}"
                 )
-            body = self._multiline(64 * 1024 * 1024, self._deadline(0))
+            body = self._multiline(64 * 1024 * 1024)
         except BaseException as exc:
             raise self._fail(exc, "listing messages (LIST)") from None
         found: dict[int, int] = {}
         for line in body.splitlines():
             parts = line.split()
-            if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
-                found[int(parts[0])] = int(parts[1])
+            if parts and parts[0].isdigit():
+                # a size that is no number, or past MAX_SIZE_DIGITS, is a lie: call it unknown
+                size = parts[1] if len(parts) >= 2 else b""
+                ok = size.isdigit() and len(size) <= MAX_SIZE_DIGITS
+                found[int(parts[0])] = int(size) if ok else 0
         return found
 
     def headers(self, numbers: Sequence[int]) -> Iterator[tuple[int, bytes | None]]:
         """The header block of each message (TOP n 0); None where the server refused."""
         try:
             commands = [f"TOP {n} 0" for n in numbers]
-            for index, ok, body in self._pipelined(commands, True, [0] * len(numbers)):
+            for index, ok, body in self._pipelined(commands, True):
                 yield numbers[index], body if ok else None
         except BaseException as exc:
             raise self._fail(exc, "reading message headers (TOP)") from None
 
-    def retrieve(
-        self, numbers: Sequence[int], sizes: Sequence[int]
-    ) -> Iterator[tuple[int, bytes | None, str]]:
+    def retrieve(self, numbers: Sequence[int]) -> Iterator[tuple[int, bytes | None, str]]:
         """(number, message with LF line ends or None, the server's refusal) for each number."""
         try:
             commands = [f"RETR {n}" for n in numbers]
-            for index, ok, body in self._pipelined(commands, True, sizes):
+            for index, ok, body in self._pipelined(commands, True):
                 yield numbers[index], (body if ok else None), ("" if ok else _text(body))
         except BaseException as exc:
             raise self._fail(exc, "downloading messages (RETR)") from None
@@ -210,9 +219,7 @@ class Pop3Mailbox:
         """Mark messages deleted (DELE); the numbers the server accepted. Done only at quit()."""
         accepted = []
         try:
-            for index, ok, _body in self._pipelined(
-                [f"DELE {n}" for n in numbers], False, [0] * len(numbers)
-            ):
+            for index, ok, _body in self._pipelined([f"DELE {n}" for n in numbers], False):
                 if ok:
                     accepted.append(numbers[index])
         except BaseException as exc:

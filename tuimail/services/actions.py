@@ -9,9 +9,12 @@ event says why.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import fcntl
+import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -317,12 +320,41 @@ def replay(
     a full re-read (which restores the cache to the server's state) and ActionFailed is
     reported. A dropped connection gives the action back and raises ConnectError.
     """
+    with _replay_lock(db_path, account) as sole:
+        if not sole:  # another sync of this account is sending them right now
+            return 0
+        return _replay(db_path, account, session, on_event)
+
+
+@contextlib.contextmanager
+def _replay_lock(db_path: Path, account: str) -> Iterator[bool]:
+    """Hold the account's replay lock (flock: the kernel lets go when its holder dies).
+
+    True while held; False when a live sender has it. Whoever holds it is the only sender, so
+    an action claimed by a sender that was killed is sent again in its turn, before the actions
+    queued after it (sent later, an old flag change would undo a newer one).
+    """
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in account)
+    path = db_path.with_name(f"{db_path.name}.replay-{safe}.lock")
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)
+
+
+def _replay(db_path: Path, account: str, session: ImapSession, on_event: EventSink) -> int:
     db = connect(db_path)
     sent = 0
     try:
         while True:
             with transaction(db):
-                action = queue_store.claim_next(db, account)
+                action = queue_store.claim_next(db, account, sole=True)
             if action is None:
                 break
             name = folder_store.folder_name(db, action.folder_id)

@@ -266,13 +266,25 @@ class _Fetch:
             )
             return [Listed(n, "", "", size) for n, size in sorted(sizes.items())]
         counts: dict[bytes, int] = {}
-        for _number, uid in uidls:
+        numbers: dict[int, int] = {}
+        for number, uid in uidls:
             counts[uid] = counts.get(uid, 0) + 1
+            numbers[number] = numbers.get(number, 0) + 1
+        strays = [n for n in numbers if n not in sizes]
+        if strays:  # LIST says which messages exist; a UIDL line for another number is noise
+            self.notice(
+                f"{self.box.endpoint.address} listed unique ids for {len(strays)} message "
+                "number(s) it does not have; tuimail ignored them."
+            )
         listed = []
         odd = 0
+        seen: set[int] = set()
         for number, uid in uidls:
-            size = sizes.get(number, 0)
-            if _usable(uid) and counts[uid] == 1:
+            if number not in sizes or number in seen:
+                continue
+            seen.add(number)
+            size = sizes[number]
+            if _usable(uid) and counts[uid] == 1 and numbers[number] == 1:
                 text = uid.decode("ascii")
                 listed.append(Listed(number, "u:" + text, text, size))
             else:
@@ -382,7 +394,7 @@ class _Fetch:
     ) -> tuple[list[Entry], list[tuple[str, bytes]]]:
         rows: list[Entry] = []
         items: list[tuple[str, bytes]] = []
-        fetched = self.box.retrieve([m.number for m in batch], [m.size for m in batch])
+        fetched = self.box.retrieve([m.number for m in batch])
         for (number, raw, refusal), message in zip(fetched, batch, strict=True):
             if raw is None:
                 self.result.errors.append(
@@ -428,6 +440,8 @@ class _Fetch:
                 failures.append(exc)
             except (sqlite3.Error, OSError) as exc:
                 failures.append(FetchError(f"The POP3 ledger cannot be written: {exc}."))
+            except Exception as exc:  # a writer that died would leave the fetch waiting forever
+                failures.append(FetchError(f"Storing the fetched messages failed: {exc}."))
             progress.step(count)
 
     def _store(

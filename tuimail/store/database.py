@@ -53,6 +53,10 @@ def connect(
         raise CacheError(f"The cache {path} cannot be rebuilt ({damaged}).") from None
 
 
+_CANNOT_WRITE = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN})
+"""Primary result codes that say the disk failed (full, I/O), not that the file is damaged."""
+
+
 class _Damaged(Exception):
     """SQLite says the file is not a (sound) database."""
 
@@ -83,6 +87,11 @@ def _open(path: Path, migrations: tuple[str, ...], shared: bool) -> sqlite3.Conn
         connection.close()
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             raise CacheError(f"The cache {path} is busy ({_describe(exc)}).") from None
+        if exc.sqlite_errorcode & 0xFF in _CANNOT_WRITE:  # the disk, not the file: keep it
+            raise CacheError(
+                f"Cannot open {path}: {_describe(exc)}. Is the disk full? Free some space and "
+                "try again; nothing was changed."
+            ) from None
         raise _Damaged(_describe(exc)) from None
     return connection
 
@@ -136,7 +145,13 @@ def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     connection.execute("BEGIN IMMEDIATE")
     try:
         yield connection
-    except BaseException:
-        connection.execute("ROLLBACK")
+        connection.execute("COMMIT")
+    except BaseException as exc:
+        if connection.in_transaction:  # SQLite may have rolled back itself (a full disk)
+            connection.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error) and exc.sqlite_errorcode & 0xFF in _CANNOT_WRITE:
+            raise CacheError(
+                f"The cache cannot be written: {_describe(exc)}. Is the disk full? Free some "
+                "space and try again; the cache keeps what was saved before."
+            ) from None
         raise
-    connection.execute("COMMIT")

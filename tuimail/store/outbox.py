@@ -12,6 +12,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from tuimail.model.errors import CacheError
+
 OUTBOX_MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE outbox (
@@ -91,10 +93,11 @@ def durable(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
 
 
 def add(
@@ -108,12 +111,19 @@ def add(
     subject: str,
 ) -> int:
     """Keep a built message; returns its outbox id. Committed and synced."""
-    with durable(db):
-        cursor = db.execute(
-            "INSERT INTO outbox (account, created_at, raw, sender, recipients, message_id,"
-            " subject) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (account, time.time(), raw, sender, "\n".join(recipients), message_id, subject),
-        )
+    try:
+        with durable(db):
+            cursor = db.execute(
+                "INSERT INTO outbox (account, created_at, raw, sender, recipients, message_id,"
+                " subject) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (account, time.time(), raw, sender, "\n".join(recipients), message_id, subject),
+            )
+    except sqlite3.Error as exc:
+        raise CacheError(
+            f"The message could not be kept in the outbox ({exc}), so it was not sent. Is the "
+            "disk full? Free some space and send it again.",
+            title="Not sent",
+        ) from None
     return int(cursor.lastrowid or 0)
 
 

@@ -83,16 +83,18 @@ def withdraw(db: sqlite3.Connection, ids: Sequence[int]) -> bool:
     return cursor.rowcount == len(ids)
 
 
-def claim_next(db: sqlite3.Connection, account: str) -> Pending | None:
+def claim_next(db: sqlite3.Connection, account: str, *, sole: bool = False) -> Pending | None:
     """Take the oldest waiting action of an account for sending (caller commits), or None.
 
-    Two senders (the app and a cron sync) never take the same action.
+    Two senders (the app and a cron sync) never take the same action. ``sole``: the caller
+    knows no other sender is alive (it holds the account's replay lock), so an action claimed
+    by one that died is taken again at once, in its turn, not after CLAIM_SECONDS.
     """
     now = time.time()
     row = db.execute(
         "SELECT id FROM pending_action WHERE account = ?"
         " AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY id LIMIT 1",
-        (account, now - CLAIM_SECONDS),
+        (account, now if sole else now - CLAIM_SECONDS),
     ).fetchone()
     if row is None:
         return None

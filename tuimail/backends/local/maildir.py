@@ -88,8 +88,10 @@ class Maildir(LocalMailbox):
 
     @staticmethod
     def _make(path: Path) -> None:
+        """Make the directories, the owner's only (mail is private; mkdir's parents are not)."""
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
         for sub in _SUBDIRS:
-            (path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+            (path / sub).mkdir(exist_ok=True, mode=0o700)
 
     def _dir(self, folder: str) -> Path:
         if folder == INBOX:
@@ -121,7 +123,7 @@ class Maildir(LocalMailbox):
         """Make a folder (Maildir++ ``.Name`` directory with cur/new/tmp)."""
         path = self._dir(name)
         self._make(path)
-        (path / "maildirfolder").touch()
+        os.close(os.open(path / "maildirfolder", os.O_WRONLY | os.O_CREAT, 0o600))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -289,7 +291,8 @@ class Maildir(LocalMailbox):
         temporary = destination / "tmp" / unique
         final = destination / "cur" / f"{unique}:2,{_letters(flags)}"
         try:
-            with temporary.open("xb") as handle:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:  # mail is the owner's only
                 handle.write(raw)
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -7,9 +7,11 @@ import email.utils
 import errno
 import fcntl
 import functools
+import glob
 import hashlib
 import os
 import re
+import socket
 import stat
 import struct
 import sys
@@ -669,7 +671,7 @@ class Mbox(LocalMailbox):
         dotlock = self._take_dotlock()
         try:
             try:
-                os.write(dotlock, f"{os.getpid()}\n".encode())
+                os.write(dotlock, f"{os.getpid()} {socket.gethostname()}\n".encode())
             finally:
                 os.close(dotlock)
             flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
@@ -706,7 +708,7 @@ class Mbox(LocalMailbox):
                     age = time.time() - os.stat(self.lock_path).st_mtime
                 except FileNotFoundError:  # its holder just let go
                     continue
-                if age <= STALE_DOTLOCK_SECONDS:
+                if age <= STALE_DOTLOCK_SECONDS and not self._dotlock_orphaned():
                     raise _Busy(f"the lock file {self.lock_path} exists") from None
                 with contextlib.suppress(FileNotFoundError):  # left by a program that died
                     os.unlink(self.lock_path)
@@ -716,6 +718,23 @@ class Mbox(LocalMailbox):
                     f"so {self.path} is shown read-only."
                 ) from None
         raise _Busy(f"the lock file {self.lock_path} keeps coming back")
+
+    def _dotlock_orphaned(self) -> bool:
+        """True when the dotlock names a tuimail process of this host that is no longer alive
+        (killed): it is taken over at once instead of after STALE_DOTLOCK_SECONDS."""
+        try:
+            pid, _, host = Path(self.lock_path).read_text("ascii").strip().partition(" ")
+        except (OSError, UnicodeDecodeError):
+            return False
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # alive, another user's
+            return False
+        return False
 
     def _unlink_dotlock(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -794,6 +813,9 @@ class Mbox(LocalMailbox):
         lengths = [span.length if data is None else len(data) for span, data in layout]
         last_start = self._preamble + sum(lengths[:-1])
         directory, name = os.path.split(self.path)
+        for leftover in Path(directory).glob(f".{glob.escape(name)}.*.tuimail"):
+            with contextlib.suppress(OSError):  # a rewrite killed before its rename (we hold
+                leftover.unlink()  # the locks: no live tuimail is writing one)
         temporary, temporary_path = tempfile.mkstemp(
             prefix=f".{name}.", suffix=".tuimail", dir=directory
         )
