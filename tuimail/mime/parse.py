@@ -8,9 +8,9 @@ import email.utils
 import mimetypes
 import re
 from collections.abc import Iterator
-from itertools import islice
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from urllib.parse import unquote_to_bytes
 
 from tuimail.mime.render import (

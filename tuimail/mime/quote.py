@@ -347,9 +347,7 @@ class _AttachmentReader(_Reader):
         self.found.append((self.attachments[-1].safe_name, content_type, entity.payload()))
 
 
-def attachments_of(
-    original: bytes, *, nested: bool = False
-) -> tuple[tuple[str, str, bytes], ...]:
+def attachments_of(original: bytes, *, nested: bool = False) -> tuple[tuple[str, str, bytes], ...]:
     """The attachments of a raw message as ``(safe name, content type, bytes)``; never raises.
 
     With ``nested``, exactly the ones the reader lists, in its order (an attached message and

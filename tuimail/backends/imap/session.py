@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from imapclient import imap_utf7
 from imapclient.exceptions import IMAPClientError
 
 from tuimail.backends.imap import bulk, wire
@@ -180,14 +181,19 @@ class ImapSession:
 
     def folders(self) -> list[Folder]:
         """Every folder with its role and delimiter (names decoded from modified UTF-7)."""
-        with self._wire("LIST"):
-            # servers with SPECIAL-USE mark the folders in a plain LIST reply too
-            listing = self.client.list_folders()
         found = []
-        for flags, delimiter, name in listing:
-            delim = delimiter.decode("utf-8", "replace") if isinstance(delimiter, bytes) else ""
-            folder_name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
-            found.append((folder_name, delim or "", tuple(flags)))
+        with self._wire("LIST"):
+            # servers with SPECIAL-USE mark the folders in a plain LIST reply too; read here, as
+            # imapclient's parser fails on a legal name like x[ (and so the whole LIST did)
+            status, data = self.client._imap.list('""', "*")
+            if status != "OK":
+                raise imaplib.IMAP4.error(wire.text(data[0] if data else b""))
+            for flags, delimiter, name in wire.list_entries(data):
+                decoded = imap_utf7.decode(name) if self.client.folder_encode else name
+                folder_name = (
+                    decoded.decode("utf-8", "replace") if isinstance(decoded, bytes) else decoded
+                )
+                found.append((folder_name, delimiter.decode("utf-8", "replace"), flags))
         if not any(name.upper() == "INBOX" for name, _, _ in found):
             found.insert(0, ("INBOX", "/", ()))
         return [
