@@ -108,13 +108,13 @@ def group_messages(data: Iterable[Raw]) -> Iterator[tuple[bytes, list[bytes]]]:
         yield b"".join(parts), literals
 
 
-def list_entries(data: Iterable[Raw]) -> list[tuple[tuple[bytes, ...], bytes, bytes]]:
+def list_entries(data: Iterable[Raw | None]) -> list[tuple[tuple[bytes, ...], bytes, bytes]]:
     """imaplib's LIST data as (flags, delimiter, name) each, the name as sent (modified UTF-7).
 
     The name is a quoted string, a literal or an atom taken whole (``x[`` is a legal atom).
     """
     found = []
-    for line, literals in group_messages(data):
+    for line, literals in group_messages(item for item in data if item is not None):
         match = _LIST_LINE.match(line)
         if match is None:
             continue
