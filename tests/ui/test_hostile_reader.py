@@ -13,6 +13,7 @@ from helpers.cli import Cli
 from helpers.hostile import (
     CASES,
     injected,
+    no_network,
     raw_case,
     run_on_pty,
     unsafe_in_text,
@@ -24,6 +25,7 @@ from tuimail.ui.screens.dialogs import ConfirmDialog, PathPrompt
 from tuimail.ui.screens.reader import ReaderScreen
 from ui.test_reader import ReaderApp, _mail, _screen_text, _settle, _terminal_output
 
+HOSTILE_FOLDER = "Evil\x1b]0;PWNED-TITLE\x07[b]x[/b]\x9b2J"
 SMALL = 20_000
 """Bigger messages are shown in the body view only (the raw view of 1 MB is slow to draw)."""
 MARKUP_CASES = [case for case in CASES if case.covers == "markup"]
@@ -67,7 +69,9 @@ def test_every_message_in_the_reader(tmp_path: Path, scratch: Path) -> None:
                 await _settle(app, pilot)
             assert app.is_running
 
-    asyncio.run(main())
+    with no_network() as network:
+        asyncio.run(main())
+    assert network == []  # nothing fetched: no image, no stylesheet, no link
     shown = "\n".join(seen)
     for case in MARKUP_CASES:  # markup is shown as typed, never interpreted
         for text in case.shows:
@@ -128,6 +132,8 @@ def test_the_app_on_a_terminal_writes_no_control_sequence_from_mail(
     for case in CASES:
         if not case.generated:  # the bombs are read in the Pilot test; here: what is drawn
             box.deliver("INBOX", raw_case(case, scratch))
+    box.create_folder(HOSTILE_FOLDER)  # drawn in the folder list
+    box.deliver(HOSTILE_FOLDER, raw_case(CASES[0], scratch))
     cli = Cli(tmp_path)
     cli.write_config(
         f"""
