@@ -776,7 +776,7 @@ CASES: tuple[Case, ...] = (
         "html-entity-escapes",
         "escapes",
         "&#27; &#x1b; &#7; &#x9d; &#0; &#x202e; entities in HTML (html2text makes them real "
-        "bytes): shown as control pictures, in the link list too.",
+        "bytes): shown as control pictures; in a link URL they are percent-encoded.",
         _html_entities,
         shows=("Entities: ␛]0;PWNED-TITLE␇ ␛]52;c;cm0gLXJmIH4␇ ␛[2J",),
     ),
