@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from mailstack.stack import MailStack, MailStackError, start_stack, stop_stack
 
+# discovery_world / discovery_net: dnsmasq and an HTTPS autoconfig server beside the mail stack
+pytest_plugins = ["helpers.discovery"]
+
 LOCAL_HOST = "127.0.0.1"
 # Dovecot treats a connection as secured when the client IP equals the server IP, so on
 # 127.0.0.1 it allows plaintext LOGIN before STARTTLS. On 127.0.0.2 the client connects from

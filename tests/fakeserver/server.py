@@ -210,6 +210,16 @@ class Conn:
         del self._buffer[:size]
         return data
 
+    def client_closed(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for the client; True once it has hung up.
+
+        What it sends meanwhile is recorded and kept for ``read_line``.
+        """
+        try:
+            return not self._fill(time.monotonic() + timeout)
+        except TimeoutError:
+            return False
+
     def wait_closed(self, timeout: float | None = None) -> None:
         """Say nothing; read and record whatever comes until the client closes.
 

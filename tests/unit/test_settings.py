@@ -257,3 +257,35 @@ def test_named_config_file_must_exist(tmp_path: Path) -> None:
         )
         assert result.returncode == 2, args
         assert f"The settings file {missing} does not exist." in result.stderr
+
+
+def test_pop3_account_keeps_its_mail_in_a_maildir_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    text = """
+[accounts.home]
+email = "pat@example.org"
+[accounts.home.incoming]
+protocol = "pop3"
+host = "pop.example.org"
+[accounts.office]
+email = "pat@example.com"
+[accounts.office.incoming]
+protocol = "pop3"
+host = "pop.example.com"
+[accounts.office.pop3]
+leave_on_server = false
+apop = true
+maildir = "~/Mail/office"
+"""
+    settings = parse_settings(Path("x.toml"), text)
+    home, office = settings.accounts
+    assert home.local is not None
+    assert office.local is not None
+    assert home.local.path == str(tmp_path / "data" / "tuimail" / "mail" / "home")
+    assert office.local.path == str(Path("~/Mail/office").expanduser())
+    assert office.pop3.apop
+    assert not office.pop3.leave_on_server
+    assert home.incoming is not None
+    assert home.incoming.protocol is Protocol.POP3

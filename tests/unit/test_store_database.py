@@ -49,7 +49,8 @@ def test_newer_schema_refused(tmp_path: Path) -> None:
 
 
 def test_damaged_file_reported(tmp_path: Path) -> None:
+    """A damaged database that is not the cache is reported, never replaced."""
     path = tmp_path / "c.sqlite"
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(CacheError, match="is damaged"):
-        connect(path)
+        connect(path, disposable=False)

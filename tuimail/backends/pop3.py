@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import poplib
+import socket
 import ssl
+from collections.abc import Callable
 
+from tuimail.backends import deadline
 from tuimail.backends.probe import ProbeSession, run_probe
 from tuimail.backends.tls import (
     client_context,
@@ -20,8 +24,10 @@ from tuimail.model.errors import AuthError, MailError, ProtocolError, TlsError
 from tuimail.model.report import ServerReport
 
 
-def _text(value: bytes) -> str:
-    return safe_line(value.decode("utf-8", "replace"))
+def _text(value: bytes | str) -> str:
+    """Server text (poplib gives bytes, or str for its own complaints) made safe to show."""
+    raw = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return safe_line(raw)
 
 
 def capabilities(pop: poplib.POP3) -> dict[str, list[str]]:
@@ -32,14 +38,29 @@ def capabilities(pop: poplib.POP3) -> dict[str, list[str]]:
         return {}
 
 
-def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> poplib.POP3:
+class _POP3(poplib.POP3):
+    """poplib.POP3 on a socket whose timeout bounds every line of a reply."""
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return deadline.create_connection((self.host, self.port), timeout)
+
+
+class _POP3_SSL(poplib.POP3_SSL):
+    """poplib.POP3_SSL on a socket whose timeout bounds every line of a reply."""
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = deadline.create_connection((self.host, self.port), timeout)
+        context: ssl.SSLContext = self.context  # type: ignore[attr-defined]
+        return context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _connect(endpoint: Endpoint, context: Callable[[], ssl.SSLContext]) -> poplib.POP3:
+    """Connect; the TLS context is made only when TLS is used (loading CAs takes a while)."""
     pop: poplib.POP3
     if endpoint.security is Security.TLS:
-        pop = poplib.POP3_SSL(
-            endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context
-        )
+        pop = _POP3_SSL(endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context())
     else:
-        pop = poplib.POP3(endpoint.host, endpoint.port, timeout=endpoint.timeout)
+        pop = _POP3(endpoint.host, endpoint.port, timeout=endpoint.timeout)
     try:
         if endpoint.security is Security.STARTTLS:
             if "STLS" not in capabilities(pop):
@@ -49,7 +70,7 @@ def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> poplib.POP3:
                     title="STARTTLS not offered",
                 )
             try:
-                pop.stls(context=context)
+                pop.stls(context=context())
             except poplib.error_proto as exc:
                 raise TlsError(f"{endpoint.address} refused STLS: {_text(exc.args[0])}.") from None
     except BaseException:
@@ -64,7 +85,7 @@ def _close(pop: poplib.POP3) -> None:
 
 
 def _fetch_certificate(endpoint: Endpoint) -> bytes:
-    pop = _connect(endpoint, probe_context())
+    pop = _connect(endpoint, probe_context)
     try:
         return pop.sock.getpeercert(binary_form=True) or b""  # type: ignore[attr-defined]
     finally:
@@ -74,7 +95,7 @@ def _fetch_certificate(endpoint: Endpoint) -> bytes:
 def connect(endpoint: Endpoint) -> poplib.POP3:
     """A POP3 session connected under the TLS policy, not yet logged in."""
     try:
-        return _connect(endpoint, client_context(endpoint))
+        return _connect(endpoint, lambda: client_context(endpoint))
     except (MailError, OSError, ssl.SSLError, EOFError) as exc:
         raise translate(exc, endpoint, lambda: _fetch_certificate(endpoint)) from None
     except poplib.error_proto as exc:
@@ -84,12 +105,36 @@ def connect(endpoint: Endpoint) -> poplib.POP3:
         ) from None
 
 
-def login(pop: poplib.POP3, endpoint: Endpoint, password: str) -> None:
-    """USER/PASS, refusing to send the password unencrypted unless the endpoint allows it."""
+def login(pop: poplib.POP3, endpoint: Endpoint, password: str, *, apop: bool = False) -> None:
+    """Log in: APOP when asked for, else USER/PASS, else SASL PLAIN.
+
+    The password (or the APOP digest of it) is never sent unencrypted unless the endpoint allows it.
+    """
     refuse_plaintext_password(endpoint, isinstance(pop.sock, ssl.SSLSocket))
+    caps = capabilities(pop)
+    sasl = {m.upper() for m in caps.get("SASL", [])}
     try:
-        pop.user(endpoint.username)
-        pop.pass_(password)
+        if apop:
+            if b"<" not in pop.getwelcome():
+                raise AuthError(
+                    f"{endpoint.address} does not offer APOP (its greeting has no timestamp). "
+                    "Remove apop = true from the account's [pop3] settings.",
+                    title="APOP not offered",
+                )
+            pop.apop(endpoint.username, password)
+        elif "USER" in caps or not caps:
+            pop.user(endpoint.username)
+            pop.pass_(password)
+        elif "PLAIN" in sasl:
+            token = base64.b64encode(f"\0{endpoint.username}\0{password}".encode()).decode()
+            _command(pop, f"AUTH PLAIN {token}")
+        else:
+            offered = ", ".join(sorted(sasl)) or "none"
+            raise AuthError(
+                f"{endpoint.address} offers no login tuimail can use (USER/PASS or SASL PLAIN; "
+                f"it offers: {safe_line(offered)}).",
+                title="No common login method",
+            )
     except poplib.error_proto as exc:
         reason = redact(_text(exc.args[0]), password, endpoint.username)
         reason = reason.removeprefix("-ERR").strip()
@@ -99,6 +144,12 @@ def login(pop: poplib.POP3, endpoint: Endpoint, password: str) -> None:
         ) from None
     except (OSError, EOFError) as exc:
         raise translate(exc, endpoint) from None
+
+
+def _command(pop: poplib.POP3, line: str) -> bytes:
+    """Send one command and read its one-line answer (+OK, or error_proto for -ERR)."""
+    answer: bytes = pop._shortcmd(line)  # type: ignore[attr-defined]
+    return answer
 
 
 class _Pop3Probe(ProbeSession):

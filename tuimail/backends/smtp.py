@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
+from typing import Any
 
+from tuimail.backends import deadline
 from tuimail.backends.probe import ProbeSession, run_probe
 from tuimail.backends.tls import (
     client_context,
@@ -34,15 +37,42 @@ class _Session:
         self.greeting = greeting
 
 
+class _DataSent:
+    """Notes when the end of a message's data (CRLF . CRLF) has gone to the server."""
+
+    data_sent = False
+
+    def send(self, s: Any) -> None:
+        super().send(s)  # type: ignore[misc]
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.data_sent = True
+
+
+class _SMTP(_DataSent, smtplib.SMTP):
+    """smtplib.SMTP on a socket whose timeout bounds every line of a reply."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return deadline.create_connection((host, port), timeout)
+
+
+class _SMTP_SSL(_DataSent, smtplib.SMTP_SSL):
+    """smtplib.SMTP_SSL on a socket whose timeout bounds every line of a reply."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = deadline.create_connection((host, port), timeout)
+        name: str = self._host  # type: ignore[attr-defined]
+        return self.context.wrap_socket(sock, server_hostname=name)
+
+
 def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> _Session:
     smtp: smtplib.SMTP
     if endpoint.security is Security.TLS:
-        smtp = smtplib.SMTP_SSL(timeout=endpoint.timeout, context=context)
+        smtp = _SMTP_SSL(timeout=endpoint.timeout, context=context)
     else:
-        smtp = smtplib.SMTP(timeout=endpoint.timeout)
+        smtp = _SMTP(timeout=endpoint.timeout)
     # smtplib takes the name to verify the certificate against from the constructor's host, which
     # would also connect at once and hide the greeting; set it here so TLS checks the right name.
-    smtp._host = endpoint.host  # type: ignore[attr-defined]
+    smtp._host = endpoint.host  # type: ignore[union-attr]
     try:
         code, message = smtp.connect(endpoint.host, endpoint.port)
         if code != 220:
@@ -262,7 +292,7 @@ def send(
                 "Message refused",
             ) from None
         except smtplib.SMTPServerDisconnected as exc:
-            raise translate(_lost(exc), endpoint) from None
+            raise _lost_after_data(smtp, endpoint, _lost(exc)) from None
         except smtplib.SMTPResponseException as exc:
             raise _refusal(
                 exc,
@@ -270,7 +300,7 @@ def send(
                 "Not sent",
             ) from None
         except OSError as exc:
-            raise translate(exc, endpoint) from None
+            raise _lost_after_data(smtp, endpoint, exc) from None
         reasons = {_text(rcpt): f"{code} {_text(text)}" for rcpt, (code, text) in refused.items()}
         accepted = tuple(r for r in recipients if _text(r) not in reasons)
         with contextlib.suppress(OSError, smtplib.SMTPException):
@@ -278,6 +308,22 @@ def send(
         return Delivery(accepted, reasons)
     finally:
         _close(smtp)
+
+
+def _lost_after_data(smtp: smtplib.SMTP, endpoint: Endpoint, exc: OSError) -> MailError:
+    """The connection broke: before the data ended nothing was sent; after, it may have been."""
+    if not getattr(smtp, "data_sent", False):
+        return translate(exc, endpoint)
+    cause = translate(exc, endpoint)
+    error = SendError(
+        f"{cause.message} This happened after the whole message had gone to the server, which "
+        "may have accepted it: it is kept as uncertain and not sent again by itself. Check "
+        "with a recipient or in the Sent folder; tuimail outbox flush --resend-uncertain sends "
+        "it again.",
+        title="Maybe sent",
+    )
+    error.uncertain = True
+    return error
 
 
 def _megabytes(size: int) -> str:

@@ -29,6 +29,12 @@ def add_mail_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     sync.add_argument(
         "--folder", action="append", metavar="F", help="sync only this folder (repeatable)"
     )
+    sync.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="POP3 accounts: list what would be downloaded and deleted on the server, and "
+        "change nothing (other accounts are left alone)",
+    )
 
     listing = commands.add_parser(
         "list",

@@ -39,6 +39,7 @@ from tuimail.services.events import (
     SyncProgress,
 )
 from tuimail.services.local import discover_local, open_local, sync_local
+from tuimail.services.pop3_fetch import FetchResult, fetch_pop3
 
 __all__ = ["discover_local"]
 from tuimail.services.mailbox import CachedEnvelope, Mailbox, Sort, message_key
@@ -84,17 +85,6 @@ def _accounts(settings: Settings, account: str | None) -> list[Account]:
 def _imap_accounts(settings: Settings, account: str | None) -> list[Account]:
     chosen = _accounts(settings, account)
     return [a for a in chosen if a.incoming is not None and a.incoming.protocol is Protocol.IMAP]
-
-
-def _syncable(account: Account) -> bool:
-    if account.local is not None:
-        return True
-    if account.incoming is not None and account.incoming.protocol is Protocol.IMAP:
-        return True
-    raise ConfigError(
-        f"Account {account.id!r} uses {account.server().protocol.value.upper()}, which tuimail "
-        "cannot fetch yet (IMAP, Maildir and mbox can)."
-    )
 
 
 def refresh_local(paths: Paths, settings: Settings, account: str | None = None) -> None:
@@ -163,11 +153,27 @@ def _sync(
     secrets: Callable[[], Secrets],
     out: TextIO,
 ) -> int:
-    accounts = [a for a in _accounts(settings, args.account) if _syncable(a)]
+    accounts = _accounts(settings, args.account)
     progress = _Progress(sys.stderr)
     cancel = threading.Event()
     failed = False
     for account in accounts:
+        if _is_pop3(account):
+            fetched = _fetch(
+                account,
+                paths,
+                secrets,
+                progress=progress,
+                cancel=cancel,
+                out=out,
+                dry_run=args.dry_run,
+            )
+            failed = failed or fetched
+            if args.dry_run:
+                continue
+        elif args.dry_run:
+            out.write(f"{account.id}: --dry-run covers POP3 accounts; this one was left alone.\n")
+            continue
         if account.local is not None:
             result = sync_local(
                 cache_file(paths),
@@ -233,6 +239,71 @@ def _batch_size() -> int:
     """Envelopes per commit: TUIMAIL_SYNC_BATCH, else the sync's default."""
     value = os.environ.get("TUIMAIL_SYNC_BATCH", "")
     return int(value) if value.isdigit() and int(value) > 0 else BATCH
+
+
+def _is_pop3(account: Account) -> bool:
+    return account.incoming is not None and account.incoming.protocol is Protocol.POP3
+
+
+def _fetch(
+    account: Account,
+    paths: Paths,
+    secrets: Callable[[], Secrets],
+    *,
+    progress: _Progress,
+    cancel: threading.Event,
+    out: TextIO,
+    dry_run: bool,
+) -> bool:
+    """Fetch a POP3 account into its Maildir (or show the plan); True when something failed."""
+    try:
+        password = secrets().password(account, Role.INCOMING)
+    except MailError as exc:
+        progress.line(f"{account.id}: {exc.title}: {exc.message}")
+        return True
+    try:
+        result = fetch_pop3(
+            paths.data_dir,
+            account,
+            password,
+            on_event=progress.event,
+            cancel=cancel,
+            dry_run=dry_run,
+        )
+    except KeyboardInterrupt:
+        cancel.set()
+        progress.clear()
+        raise
+    progress.clear()
+    for notice in result.notices:
+        progress.line(f"{account.id}: {safe_line(notice)}")
+    for error in result.errors:
+        progress.line(f"{account.id}: {error.title}: {safe_line(error.message)}")
+    if dry_run:
+        out.write(_plan_text(result))
+    else:
+        out.write(
+            f"{account.id}: POP3: {result.on_server:,} on the server, {result.downloaded:,} "
+            f"downloaded, {result.deleted:,} deleted on the server in {result.seconds:.1f} s\n"
+        )
+    return bool(result.errors)
+
+
+def _plan_text(result: FetchResult) -> str:
+    lines = [
+        f"{result.account}: POP3 dry run: {result.on_server:,} on the server, "
+        f"{len(result.to_download):,} would be downloaded, {len(result.to_delete):,} would be "
+        "deleted on the server (nothing was changed)"
+    ]
+    lines.extend(
+        f"  download #{m.number} {safe_line(m.uidl) or '(no usable UIDL)'} ({m.size:,} bytes)"
+        for m in result.to_download
+    )
+    lines.extend(
+        f"  delete   #{m.number} {safe_line(m.uidl) or '(no usable UIDL)'}: {why}"
+        for m, why in result.to_delete
+    )
+    return "\n".join(lines) + "\n"
 
 
 def _summary(result: SyncResult) -> str:

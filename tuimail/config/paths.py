@@ -39,6 +39,11 @@ class Paths:
             directory.chmod(0o700)
 
 
+def pop3_maildir(account: str) -> Path:
+    """Where a POP3 account's mail is kept unless its settings name a Maildir."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "mail" / account
+
+
 def default_paths(config_override: str | os.PathLike[str] | None = None) -> Paths:
     """Resolve paths: ``--config`` first, then ``$TUIMAIL_CONFIG``, then the XDG config dir."""
     if config_override is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from tuimail.config.paths import pop3_maildir
 from tuimail.model.account import (
     DEFAULT_PORTS,
     Account,
@@ -245,7 +246,13 @@ def _local(path: Path, where: str, table: Mapping[str, Any]) -> LocalSource | No
     return LocalSource(kind, str(location.resolve()))
 
 
-_POP3_KEYS = {"leave_on_server", "delete_after_days", "delete_when_deleted_locally"}
+_POP3_KEYS = {
+    "leave_on_server",
+    "delete_after_days",
+    "delete_when_deleted_locally",
+    "apop",
+    "maildir",
+}
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 
 
@@ -278,7 +285,17 @@ def _account(path: Path, account_id: str, table: Any) -> Account:
             leave_on_server=pop3_reader.boolean("leave_on_server", True),
             delete_after_days=pop3_reader.integer("delete_after_days", 0, 36500) or 0,
             delete_when_deleted_locally=pop3_reader.boolean("delete_when_deleted_locally", False),
+            apop=pop3_reader.boolean("apop", False),
         )
+    if incoming is not None and incoming.protocol is Protocol.POP3:
+        # POP3 mail is downloaded into a Maildir of its own and read from there
+        named = (
+            _Reader(path, f"{where}.pop3", pop3_table, _POP3_KEYS).string("maildir")
+            if pop3_table is not None
+            else None
+        )
+        maildir = Path(named).expanduser() if named else pop3_maildir(account_id)
+        local = LocalSource(LocalFormat.MAILDIR, str(maildir.absolute()))
     return Account(
         id=account_id,
         name=reader.string("name") or "",

@@ -695,7 +695,7 @@ def _forward_header(headers: _Headers) -> str:
 # The envelope -----------------------------------------------------------------------------
 
 
-def _envelope(headers: _Headers, body: MessageBody) -> ParsedMessage:
+def _envelope(headers: _Headers, body: MessageBody, *, complete: bool = True) -> ParsedMessage:
     raw_subject = " ".join(unsurrogate(decode_words(headers.first("subject"))).split())
     in_reply_to = _MESSAGE_ID.findall(headers.first("in-reply-to"))
     unsubscribe = (
@@ -712,8 +712,10 @@ def _envelope(headers: _Headers, body: MessageBody) -> ParsedMessage:
         message_id=_message_id(headers.first("message-id")),
         in_reply_to=_line(in_reply_to[0]) if in_reply_to else "",
         references=tuple(_line(item) for item in _MESSAGE_ID.findall(headers.first("references"))),
-        headers=_all_headers(headers),
-        auth_results=tuple(_decoded_line(value) for value in headers.all("authentication-results")),
+        headers=_all_headers(headers) if complete else (),
+        auth_results=tuple(_decoded_line(value) for value in headers.all("authentication-results"))
+        if complete
+        else (),
         list_id=_decoded_line(headers.first("list-id")),
         list_unsubscribe=tuple(_line(url) for url in unsubscribe if url),
         list_unsubscribe_post="one-click"
@@ -768,11 +770,26 @@ def _address_pairs(value: str) -> list[tuple[str, str]]:
     """
     if len(value) > MAX_STRUCTURED_HEADER:
         return _pattern_addresses(value)
+    simple = _SIMPLE_ADDRESS.match(value)
+    if simple:  # one plain address, the common case: no need for the full grammar
+        name = simple.group("quoted") or simple.group("name") or ""
+        return [(decode_words(name.strip()), simple.group("angle") or simple.group("bare"))]
     try:
         pairs = email.utils.getaddresses([value])
     except Exception:  # RecursionError on deeply nested comments
         return _pattern_addresses(value)
     return [(decode_words(display_name), address) for display_name, address in pairs]
+
+
+_SIMPLE_ADDRESS = re.compile(
+    r"""\s*(?:
+        (?:"(?P<quoted>[^"\\\r\n]*)"|(?P<name>[^"<>,;:\\()@\[\]\r\n]*?))\s*
+            <(?P<angle>[^<>\s,;:"\\()\[\]]+@[^<>\s,;:"\\()\[\]]+)>
+        |(?P<bare>[^<>\s,;:"\\()\[\]]+@[^<>\s,;:"\\()\[\]]+)
+    )\s*\Z""",
+    re.VERBOSE,
+)
+"""One address, bare or in angle brackets after a plain or quoted name (no comments, no groups)."""
 
 
 def _pattern_addresses(value: str) -> list[tuple[str, str]]:
@@ -783,9 +800,10 @@ def _pattern_addresses(value: str) -> list[tuple[str, str]]:
 def parse_headers(raw: bytes) -> ParsedMessage:
     """Only the top-level headers of a message (its body is not read): for fast envelopes.
 
-    ``body.text`` is empty; ``body.parts`` holds one Part describing the top-level Content-Type.
+    ``body.text`` is empty; ``body.parts`` holds one Part describing the top-level Content-Type;
+    ``headers`` and ``auth_results`` are left empty (an envelope does not show them).
     """
     headers = _headers_only(raw)
     content_type, _params = mime_parameters(headers.first("content-type") or "text/plain")
     part = Part(content_type=content_type.lower() or "text/plain")
-    return _envelope(headers, MessageBody(text="", parts=(part,)))
+    return _envelope(headers, MessageBody(text="", parts=(part,)), complete=False)

@@ -82,6 +82,9 @@ class Pop3Options:
     delete_after_days: int = 0
     """Delete from the server this many days after download; 0 never deletes."""
     delete_when_deleted_locally: bool = False
+    """Delete from the server a message that was deleted here (removed from the local Trash)."""
+    apop: bool = False
+    """Log in with APOP (a digest of the password) instead of USER/PASS."""
 
 
 class LocalFormat(enum.StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tuimail.model.account import Protocol, Security
@@ -78,3 +79,34 @@ class Discovery:
     """Where the provider explains app passwords or mail client settings."""
     tried: tuple[str, ...] = field(default=())
     """What was asked, in order, with the outcome of each (shown when nothing was found)."""
+
+    @property
+    def found(self) -> bool:
+        """True when at least one incoming server was found.
+
+        When nothing was found, ``source`` is GUESS (the last path asked), the server tuples are
+        empty and ``tried`` says what was asked: the manual-entry screen shows it.
+        """
+        return bool(self.incoming)
+
+
+@dataclass(frozen=True)
+class DiscoveryNetwork:
+    """Where discovery looks: the system's resolver and real ports by default.
+
+    Tests point it at a DNS server, an HTTPS server and mail servers on loopback.
+    """
+
+    nameserver: str | None = None
+    """IP address of the DNS server asked for SRV, MX and (when set) A/AAAA records; None: the
+    system's resolver (resolv.conf for SRV/MX, getaddrinfo for addresses)."""
+    nameserver_port: int = 53
+    ca_file: str | None = None
+    """A PEM file of CAs trusted, besides the system's, for autoconfig over HTTPS and probes."""
+    ports: Mapping[int, int] = field(default_factory=dict)
+    """Port actually connected to for a port discovery means (``{443: 8443, 993: 20993}``);
+    the results still name the port asked for."""
+
+    def port(self, port: int) -> int:
+        """The port connected to when discovery means ``port``."""
+        return self.ports.get(port, port)

@@ -64,6 +64,9 @@ class SendError(MailError):
     title = "Not sent"
     temporary = False
     """True when the server said "try again later" (a 4xx reply): the outbox retries by itself."""
+    uncertain = False
+    """True when the connection broke after the whole message went out: it may have been
+    accepted, so it is never sent again without the person saying so."""
 
 
 class CacheError(MailError):

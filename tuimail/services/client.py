@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tuimail.config.paths import Paths
-from tuimail.model.account import Account, Role
+from tuimail.model.account import Account, Protocol, Role
 from tuimail.model.errors import MailError
 from tuimail.model.folder import ROLE_ORDER, Folder
 from tuimail.model.message import Address, Draft
@@ -251,15 +251,16 @@ class MailClient:
             if cancel is not None and cancel.is_set():
                 break
             if account.local is not None:
-                results.append(
-                    sync_local(
-                        self.cache_file,
-                        account,
-                        open_local(account),
-                        on_event=on_event,
-                        cancel=cancel,
-                    )
+                fetch_errors = self._fetch_pop3(account, on_event, cancel)
+                result = sync_local(
+                    self.cache_file,
+                    account,
+                    open_local(account),
+                    on_event=on_event,
+                    cancel=cancel,
                 )
+                result.errors[:0] = fetch_errors
+                results.append(result)
                 continue
             try:
                 password = self.passwords(account, Role.INCOMING)
@@ -277,6 +278,27 @@ class MailClient:
                 )
             )
         return results
+
+    def _fetch_pop3(
+        self, account: Account, on_event: EventSink, cancel: threading.Event | None
+    ) -> list[MailError]:
+        """Download a POP3 account's new mail into its Maildir; the errors, also as events."""
+        if account.incoming is None or account.incoming.protocol is not Protocol.POP3:
+            return []
+        from tuimail.services.events import SyncFailed  # noqa: PLC0415
+        from tuimail.services.pop3_fetch import fetch_pop3  # noqa: PLC0415
+
+        try:
+            password = self.passwords(account, Role.INCOMING)
+        except MailError as exc:
+            on_event(SyncFailed(account.id, "", exc))
+            return [exc]
+        result = fetch_pop3(
+            self.paths.data_dir, account, password, on_event=on_event, cancel=cancel
+        )
+        for error in result.errors:
+            on_event(SyncFailed(account.id, "", error))
+        return result.errors
 
     def _replay(self, account: str, on_event: EventSink, session: ImapSession) -> int:
         from tuimail.services import actions as action_service  # noqa: PLC0415

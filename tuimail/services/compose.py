@@ -220,6 +220,10 @@ class Outbox:
         try:
             delivery = _transport(account, list(queued.recipients), raw, passwords)
         except MailError as exc:
+            if isinstance(exc, SendError) and exc.uncertain:
+                outbox_store.uncertain(self.db, queued.id, f"{exc.title}: {exc.message}")
+                self.on_event(SendFailed(account.id, queued.id, queued.subject, exc, False))
+                return Outcome(queued.id, sent=False, error=exc)
             retry = _retry_in(exc, queued.attempts)
             outbox_store.failed(self.db, queued.id, f"{exc.title}: {exc.message}", retry_in=retry)
             self.on_event(SendFailed(account.id, queued.id, queued.subject, exc, retry is not None))

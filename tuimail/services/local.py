@@ -11,7 +11,7 @@ from pathlib import Path
 from tuimail.backends.local.base import LocalEntry, LocalMailbox, LocalMailboxError
 from tuimail.backends.local.maildir import Maildir
 from tuimail.backends.local.mbox import Mbox
-from tuimail.model.account import Account, LocalFormat, LocalSource
+from tuimail.model.account import Account, LocalFormat, LocalSource, Protocol
 from tuimail.model.errors import MailError
 from tuimail.model.folder import Folder
 from tuimail.model.message import Envelope, Flag, MessageRef
@@ -29,6 +29,7 @@ from tuimail.services.events import (
     SyncStarted,
     ignore_events,
 )
+from tuimail.services.pop3_fetch import open_maildir
 from tuimail.services.sync import FolderResult, SyncResult
 from tuimail.store import folders as folder_store
 from tuimail.store import messages as message_store
@@ -51,6 +52,8 @@ def open_local(account: Account) -> LocalMailbox:
         raise LocalError(f"Account {account.id!r} has no local mailbox.")
     path = Path(account.local.path).expanduser()
     try:
+        if account.incoming is not None and account.incoming.protocol is Protocol.POP3:
+            return open_maildir(path)
         if account.local.format is LocalFormat.MAILDIR:
             return Maildir(path)
         return Mbox(path)

@@ -13,7 +13,7 @@ from typing import TypeVar
 from tuimail.backends.imap import wire
 from tuimail.backends.imap.session import Cancelled, ImapSession, SelectedFolder, open_session
 from tuimail.model.account import Account
-from tuimail.model.errors import CacheError, ConnectError, MailError
+from tuimail.model.errors import CacheError, ConnectError, MailError, ProtocolError
 from tuimail.model.folder import ROLE_ORDER, Folder
 from tuimail.model.message import Envelope
 from tuimail.services.events import (
@@ -171,6 +171,15 @@ class AccountSync:
             found = self._retrying(lambda: self._session().folders())
             if found is None:
                 return self._finish(result, started)
+            for name in self._session().unusable_folders:
+                self._report(
+                    "",
+                    ProtocolError(
+                        f"{self.account.id}: the server lists a folder whose name tuimail cannot "
+                        f"use ({name}: not valid modified UTF-7, or holding control "
+                        "characters); it is left out."
+                    ),
+                )
             gone = folder_store.save_folders(self.db, self.account.id, found)
             if gone:
                 self.on_event(EnvelopesRemoved(self.account.id, "", 0))

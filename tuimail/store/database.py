@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,16 +19,55 @@ def _describe(exc: sqlite3.Error) -> str:
 
 
 def connect(
-    path: Path, migrations: tuple[str, ...] = MIGRATIONS, *, shared: bool = False
+    path: Path,
+    migrations: tuple[str, ...] = MIGRATIONS,
+    *,
+    shared: bool = False,
+    disposable: bool | None = None,
 ) -> sqlite3.Connection:
-    """A connection to the cache at ``path``, created or migrated as needed.
+    """A connection to the database at ``path``, created or migrated as needed.
 
     One connection per thread: sqlite3 connections are not shared across threads, unless
     ``shared`` says the caller serialises every use with a lock of its own. A file written by
-    a newer tuimail is refused rather than damaged.
+    a newer tuimail is refused rather than damaged. The file (and SQLite's -wal and -shm files,
+    which take its mode) is readable by the owner only. A damaged ``disposable`` file (the
+    cache, by default: the database of ``MIGRATIONS``) is moved aside as ``NAME.damaged`` and
+    started afresh, to be filled from the servers again; any other one is reported.
     """
+    if disposable is None:
+        disposable = migrations is MIGRATIONS
+    try:
+        return _open(path, migrations, shared)
+    except _Damaged as damaged:
+        if not disposable:
+            raise CacheError(
+                f"The database {path} is damaged ({damaged}). It holds data tuimail cannot "
+                "fetch again: keep a copy, then move it away."
+            ) from None
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    path.replace(path.with_name(path.name + ".damaged"))
+    try:
+        return _open(path, migrations, shared)
+    except _Damaged as damaged:
+        raise CacheError(f"The cache {path} cannot be rebuilt ({damaged}).") from None
+
+
+class _Damaged(Exception):
+    """SQLite says the file is not a (sound) database."""
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` (if missing) readable by the owner only, before SQLite creates it."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    os.close(descriptor)
+    path.chmod(0o600)
+
+
+def _open(path: Path, migrations: tuple[str, ...], shared: bool) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private_file(path)
         connection = sqlite3.connect(
             path, isolation_level=None, timeout=30.0, check_same_thread=not shared
         )
@@ -38,14 +78,12 @@ def connect(
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA temp_store = MEMORY")
-        path.chmod(0o600)
         migrate(connection, path, migrations)
     except sqlite3.DatabaseError as exc:
         connection.close()
-        raise CacheError(
-            f"The cache {path} is damaged ({_describe(exc)}). Remove it; tuimail rebuilds it from "
-            "the servers."
-        ) from None
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise CacheError(f"The cache {path} is busy ({_describe(exc)}).") from None
+        raise _Damaged(_describe(exc)) from None
     return connection
 
 
@@ -69,7 +107,8 @@ def migrate(
         )
     if version == len(migrations):
         return
-    with _MIGRATING, open(path.with_name(path.name + ".lock"), "a") as lock:
+    lock_path = path.with_name(path.name + ".lock")
+    with _MIGRATING, os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "r+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         (version,) = connection.execute("PRAGMA user_version").fetchone()
         for number in range(version, len(migrations)):

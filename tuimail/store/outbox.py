@@ -194,6 +194,16 @@ def failed(db: sqlite3.Connection, entry: int, error: str, *, retry_in: float | 
         )
 
 
+def uncertain(db: sqlite3.Connection, entry: int, error: str) -> None:
+    """The server may have taken it (the connection broke after the data): never resent alone."""
+    with durable(db):
+        db.execute(
+            "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?,"
+            " claimed_at = NULL WHERE id = ?",
+            (UNCERTAIN, error, entry),
+        )
+
+
 def copy_saved(db: sqlite3.Connection, entry: int, error: str = "") -> None:
     """Record how the copy to Sent went; a sent message with its copy saved leaves the outbox."""
     with durable(db):

@@ -117,7 +117,9 @@ def _with_literals(
     while (match := _LITERAL.search(line)) is not None:
         size = int(match.group(1))
         if size > _MAX_LITERAL:
-            raise ProtocolError(f"The server announced a literal of {size} bytes.")
+            raise ProtocolError(
+                f"The server announced a literal of {size} bytes, more than tuimail accepts."
+            )
         literal = read(size)
         if len(literal) != size:
             raise ConnectError(_DROPPED)

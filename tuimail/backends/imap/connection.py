@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import socket
 import ssl
 from typing import Any
 
-from imapclient import IMAPClient
+from imapclient import IMAPClient, imap4
+from imapclient import tls as imapclient_tls
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from tuimail.backends import deadline
 from tuimail.backends.probe import ProbeSession, run_probe
 from tuimail.backends.tls import (
     client_context,
@@ -34,9 +37,74 @@ def capabilities(client: Any) -> tuple[str, ...]:
     return tuple(_text(cap).upper() for cap in client.capabilities())
 
 
+MAX_LITERAL = 256 * 1024 * 1024
+"""The largest literal (a message body, say) tuimail reads through imaplib."""
+MAX_LINE = 1_000_000
+"""The longest line tuimail reads through imaplib (imaplib's own limit)."""
+
+
+class _Limits(imaplib.IMAP4):
+    """imaplib's reader with clear failures for an oversized literal or line.
+
+    imaplib would allocate whatever size a server announces for a literal; both failures also
+    cut the connection, whose reply can no longer be followed.
+    """
+
+    def _give_up(self, message: str) -> ProtocolError:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        return ProtocolError(f"{safe_line(self.host)} {message}")
+
+    def read(self, size: int) -> bytes:
+        if size > MAX_LITERAL:
+            raise self._give_up(
+                f"announced a literal of {size:,} bytes, more than tuimail accepts "
+                f"({MAX_LITERAL:,}); the connection was closed."
+            )
+        return super().read(size)
+
+    def readline(self) -> bytes:
+        line: bytes = self.file.readline(MAX_LINE + 1)  # type: ignore[assignment]
+        if len(line) > MAX_LINE:
+            raise self._give_up(
+                f"sent a line longer than {MAX_LINE:,} bytes; the connection was closed."
+            )
+        return line
+
+
+class _IMAP4(_Limits, imap4.IMAP4WithTimeout):  # type: ignore[misc]
+    """A plain (or STARTTLS) connection whose timeout bounds every line of a reply."""
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return deadline.create_connection(
+            (self.host, self.port), timeout if timeout is not None else self._timeout
+        )
+
+
+class _IMAP4_TLS(_Limits, imapclient_tls.IMAP4_TLS):  # type: ignore[misc]
+    """A TLS connection whose timeout bounds every line of a reply."""
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = deadline.create_connection(
+            (self.host, self.port), timeout if timeout is not None else self._timeout
+        )
+        wrapped: socket.socket = imapclient_tls.wrap_socket(sock, self.ssl_context, self.host)
+        return wrapped
+
+
+class _Client(IMAPClient):  # type: ignore[misc]
+    """IMAPClient on the connections above."""
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _IMAP4_TLS(self.host, self.port, self.ssl_context, timeout)  # type: ignore[call-arg]
+        return _IMAP4(self.host, self.port, timeout)
+
+
 def _connect(endpoint: Endpoint, context: ssl.SSLContext) -> Any:
     """Connect and secure the connection as the endpoint demands; nothing is logged in yet."""
-    client = IMAPClient(
+    client = _Client(
         endpoint.host,
         port=endpoint.port,
         use_uid=True,

@@ -126,6 +126,8 @@ class ImapSession:
         self.client: Any = connect_and_login(endpoint, password)
         self.capabilities = frozenset(capabilities(self.client))
         self.selected: SelectedFolder | None = None
+        self.unusable_folders: list[str] = []
+        """Names the last ``folders()`` left out (shown escaped), for the caller to report."""
         self.condstore = "CONDSTORE" in self.capabilities or "QRESYNC" in self.capabilities
         if self.condstore and "ENABLE" in self.capabilities:
             try:
@@ -144,9 +146,16 @@ class ImapSession:
             yield
         except MailError:
             raise
-        except (TimeoutError, OSError, EOFError, ssl.SSLError, imaplib.IMAP4.abort) as exc:
+        except (TimeoutError, OSError, EOFError, ssl.SSLError) as exc:
             self.selected = None
             raise translate(exc, self.endpoint) from None
+        except imaplib.IMAP4.abort as exc:  # imaplib's word for a connection that broke
+            self.selected = None
+            raise ConnectError(
+                f"{self.endpoint.address} closed the connection unexpectedly while {what} "
+                f"({_text(str(exc))}).",
+                title="Connection lost",
+            ) from None
         except UnicodeError:
             self.selected = None
             raise ProtocolError(
@@ -180,20 +189,26 @@ class ImapSession:
     # -- folders ---------------------------------------------------------------------------
 
     def folders(self) -> list[Folder]:
-        """Every folder with its role and delimiter (names decoded from modified UTF-7)."""
-        found = []
+        """Every folder with its role and delimiter (names decoded from modified UTF-7).
+
+        A name that is not valid modified UTF-7, or that holds control characters (CR, LF,
+        NUL...), cannot be opened safely: it is left out and described in ``unusable_folders``.
+        """
         with self._wire("LIST"):
             # servers with SPECIAL-USE mark the folders in a plain LIST reply too; read here, as
             # imapclient's parser fails on a legal name like x[ (and so the whole LIST did)
             status, data = self.client._imap.list('""', "*")
             if status != "OK":
                 raise imaplib.IMAP4.error(wire.text(data[0] if data else b""))
-            for flags, delimiter, name in wire.list_entries(data):
-                decoded = imap_utf7.decode(name) if self.client.folder_encode else name
-                folder_name = (
-                    decoded.decode("utf-8", "replace") if isinstance(decoded, bytes) else decoded
-                )
-                found.append((folder_name, delimiter.decode("utf-8", "replace"), flags))
+            listing = wire.list_entries(data)
+        found = []
+        self.unusable_folders = []
+        for flags, delimiter, name in listing:
+            folder_name = _folder_name(name)
+            if folder_name is None:
+                self.unusable_folders.append(_text(repr(name)[2:-1]))
+                continue
+            found.append((folder_name, delimiter.decode("utf-8", "replace"), flags))
         if not any(name.upper() == "INBOX" for name, _, _ in found):
             found.insert(0, ("INBOX", "/", ()))
         return [
@@ -473,6 +488,21 @@ class ImapSession:
             return False
         finally:
             self.client.idle_done()
+
+
+def _folder_name(name: object) -> str | None:
+    """A folder name from LIST, decoded; None when it cannot be used (see ``folders``)."""
+    if isinstance(name, int):
+        return str(name)
+    if not isinstance(name, bytes):
+        return None
+    try:
+        decoded: str = imap_utf7.decode(name)
+    except (UnicodeError, ValueError):
+        return None
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in decoded):
+        return None
+    return decoded
 
 
 def _changed(replies: Iterable[object]) -> bool:
