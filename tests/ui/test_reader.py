@@ -23,12 +23,13 @@ from textual.widgets import Input
 from tuimail.backends.local.maildir import Maildir
 from tuimail.config.paths import Paths
 from tuimail.mime.parse import parse_message
+from tuimail.mime.sender import forgery_reasons
 from tuimail.model.account import Account, LocalFormat, LocalSource
 from tuimail.model.message import Flag
 from tuimail.services.client import MailClient, Scope
 from tuimail.services.local import open_local, sync_local
 from tuimail.ui.screens.dialogs import ConfirmDialog, FolderPicker, PathPrompt, complete_directory
-from tuimail.ui.screens.reader import ReaderScreen, _date_text, forgery_reasons, links_text
+from tuimail.ui.screens.reader import ReaderScreen, _date_text, links_text
 
 HOSTILE_SUBJECT = "[@click=app.quit]x[/]"
 HOSTILE_NAME = "\x1b]0;pwned\x07 [b]x"

@@ -1191,3 +1191,21 @@ def test_compress_uids(uids: list[int], text: str) -> None:
 )
 def test_expand_uids(text: str, uids: list[int]) -> None:
     assert wire.expand_uids(text) == uids
+
+
+def test_list_entries_take_any_legal_folder_name() -> None:
+    # imapclient's parser failed the whole LIST on the atom x[ (Dovecot sends it unquoted)
+    data = [
+        b'(\\HasChildren) "/" [b]Markup[',
+        b'(\\HasNoChildren) "/" "[b]Markup[/b] [@click=app.quit]x[/]"',
+        (b'() "/" {5}', b"a\r\nb\\"),
+        b"",
+        b'(\\Noselect) NIL "a\\\\b\\""',
+        None,
+    ]
+    assert wire.list_entries(data) == [
+        ((b"\\HasChildren",), b"/", b"[b]Markup["),
+        ((b"\\HasNoChildren",), b"/", b"[b]Markup[/b] [@click=app.quit]x[/]"),
+        ((), b"/", b"a\r\nb\\"),
+        ((b"\\Noselect",), b"", b'a\\b"'),
+    ]

@@ -529,3 +529,28 @@ def test_raw_attachments_keep_their_bytes_and_a_bad_type_becomes_octet_stream() 
         b"\x00",
         b"\x01",
     ]
+
+
+@pytest.mark.parametrize(
+    "text", ["=?utf-8?q?=0D=0ABcc:_victim@example.org", "=?utf-8?q?=0D=0AX-Evil:_1?=", "=?x?q?=1B"]
+)
+def test_encoded_words_never_become_raw_header_lines(text: str) -> None:
+    # the email package decoded a never-ended encoded word in a subject or name and wrote the
+    # result raw: a reply to such a subject carried an injected Bcc header
+    draft = Draft(account="a", to=(Address(text, "kim@example.org"),), subject=f"Re: {text}")
+    built = build_message(draft, Address("Me", "me@example.net"), domain="example.net")
+    data = built.as_bytes()
+    head = data.partition(b"\r\n\r\n")[0]
+    names = [line.split(b":")[0] for line in head.split(b"\r\n") if line[:1] not in b" \t"]
+    assert names == [
+        b"Date",
+        b"From",
+        b"To",
+        b"Subject",
+        b"Message-ID",
+        b"MIME-Version",
+        b"Content-Type",
+        b"Content-Transfer-Encoding",
+    ]
+    assert b"\x1b" not in head
+    assert parse_message(data).subject == f"Re: {text}".replace("=?", "= ?")

@@ -583,3 +583,23 @@ def test_safety_of_every_field_is_covered() -> None:
 def test_mime_parameters(value: str, expected: tuple[str, str, str | None]) -> None:
     kind, params = mime_parameters(value)
     assert (kind, params.get("charset"), params.get("format")) == expected
+
+
+@pytest.mark.timeout(10)  # a hang guard: it took 25 s before
+def test_many_folded_header_lines_read_in_linear_time() -> None:
+    # a header folded over 100,000 lines was joined piece by piece: quadratic, 25 s
+    folded = ",\r\n ".join(f"r{index}@example.org" for index in range(100_000))
+    raw = f"From: a@example.org\r\nCc: {folded}\r\nSubject: many\r\n\r\nHi\r\n".encode()
+    headers = parse._header_fields(raw.decode())
+    assert [name for name, _ in headers] == ["From", "Cc", "Subject"]
+    assert headers[1][1].count("@") == 100_000
+
+
+def test_address_fields_are_capped() -> None:
+    many = ", ".join(f"R{index} <r{index}@example.org>" for index in range(3 * parse.MAX_ADDRESSES))
+    huge = ", ".join(f"r{index}@example.org" for index in range(30_000))  # the plain pattern
+    raw = f"From: a@example.org\r\nTo: {many}\r\nCc: {huge}\r\n\r\nHi\r\n".encode()
+    parsed = parse_message(raw)
+    assert len(parsed.to) == parse.MAX_ADDRESSES
+    assert parsed.to[-1].email == f"r{parse.MAX_ADDRESSES - 1}@example.org"
+    assert len(parsed.cc) == parse.MAX_ADDRESSES

@@ -458,3 +458,33 @@ def test_a_hostile_subject_cannot_inject_a_header() -> None:
     assert draft.references == ("<ok@x>",)
     assert draft.in_reply_to == ""
     assert all("\n" not in address.name for address in draft.to)
+
+
+def test_reply_subject_loses_bidi_overrides() -> None:
+    raw = _original(subject="Invoice \u202efdp.exe\u202c \u2066x\u2069 \u200f")
+    draft = reply_draft(raw, MINE, account="home", reply_all=False, now=NOW)
+    assert draft.subject == "Re: Invoice fdp.exe x"
+
+
+def test_attachments_are_numbered_as_the_reader_lists_them() -> None:
+    # an inline attached message: the reader lists it and then the attachment inside it;
+    # saving the n-th must save the reader's n-th, not the next one of the outer message
+    inner = EmailMessage()
+    inner["From"] = "carol@example.org"
+    inner["Subject"] = "Inner"
+    inner.set_content("Inside.\n")
+    inner.add_attachment(b"inner", maintype="application", subtype="pdf", filename="inner.pdf")
+    outer = EmailMessage()
+    outer["From"] = "dave@example.org"
+    outer["Subject"] = "Outer"
+    outer.set_content("See below.\n")
+    outer.add_attachment(inner, disposition="inline")
+    outer.add_attachment(b"outer", maintype="application", subtype="pdf", filename="outer.pdf")
+    raw = outer.as_bytes()
+    listed = [a.safe_name for a in parse_message(raw).body.attachments]
+    found = attachments_of(raw, nested=True)
+    assert [name for name, _kind, _data in found] == listed
+    assert listed[1:] == ["inner.pdf", "outer.pdf"]
+    assert [data for _name, _kind, data in found][1:] == [b"inner", b"outer"]
+    # a forward keeps the attached message whole, its attachment inside it
+    assert [name for name, _kind, _data in attachments_of(raw)][1:] == ["outer.pdf"]

@@ -535,17 +535,22 @@ def _read(
     if args.raw:
         out.write(safe_text(message.raw.decode("utf-8", "replace")))
         return EXIT_OK
+    from tuimail.mime.sender import display_address, forgery_reasons  # noqa: PLC0415
+
     parsed = message.parsed
     if args.headers:
         for name, value in parsed.headers:
             out.write(f"{safe_line(name)}: {value}\n")
     else:
-        _header(out, "From", ", ".join(str(a) for a in parsed.sender))
-        _header(out, "To", ", ".join(str(a) for a in parsed.to))
-        _header(out, "Cc", ", ".join(str(a) for a in parsed.cc))
+        _header(out, "From", ", ".join(display_address(a) for a in parsed.sender))
+        _header(out, "To", ", ".join(display_address(a) for a in parsed.to))
+        _header(out, "Cc", ", ".join(display_address(a) for a in parsed.cc))
         when = parsed.date or cached.envelope.date
         _header(out, "Date", when.astimezone().strftime("%a, %d %b %Y %H:%M %z") if when else "")
         _header(out, "Subject", parsed.subject)
+        reasons = forgery_reasons(parsed)
+        if reasons:
+            _header(out, "Warning", "Possibly forged sender: " + "; ".join(reasons) + ".")
     out.write("\n")
     out.write(wrap_text(parsed.body.text.rstrip("\n"), shutil.get_terminal_size().columns) + "\n")
     if parsed.body.links:

@@ -37,6 +37,7 @@ _MAX_SHOWN = 200
 _LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_HEADER_FACTORY = email.policy.SMTP.header_factory
 _BODY_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -415,7 +416,23 @@ def _checked(what: str, value: str) -> str:
     if _CONTROL.search(value):
         kind = "a line break" if _LINE_BREAK.search(value) else "a control character"
         raise HeaderError(f"{what} {_shown(value)} has {kind}, which a header cannot hold.")
-    return _SURROGATE.sub("\ufffd", value)
+    return _literal(_SURROGATE.sub("\ufffd", value))
+
+
+def _literal(value: str) -> str:
+    """``value`` as text the email package will not decode into controls.
+
+    It decodes what looks like an RFC 2047 word in a value it is given, even one that never
+    ends (``=?utf-8?q?=0D=0ABcc:_x``), and writes the result raw: a line break there is a
+    header injected. Such a value gets a space after each ``=`` of ``=?``, so it stays text.
+    """
+    if "=?" not in value:
+        return value
+    try:
+        decoded = str(_HEADER_FACTORY("subject", value))
+    except Exception:  # the header parser raising is as bad a sign as a control
+        decoded = "\x00"
+    return value.replace("=?", "= ?") if _CONTROL.search(decoded) else value
 
 
 def _message_id(what: str, value: str) -> str:
@@ -448,7 +465,7 @@ def _fold(name: str, value: str) -> str:
 
 def _header_address(address: Address) -> HeaderAddress:
     check_address(address)
-    name = _SURROGATE.sub("\ufffd", " ".join(address.name.split()))
+    name = _literal(_SURROGATE.sub("\ufffd", " ".join(address.name.split())))
     try:
         return HeaderAddress(display_name=name, addr_spec=_ascii_email(address.email))
     except Exception as error:  # the stdlib parser raises several kinds on odd input

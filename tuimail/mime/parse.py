@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from urllib.parse import unquote_to_bytes
 
 from tuimail.mime.render import (
@@ -33,6 +34,8 @@ MAX_HEADERS = 1000
 """Headers kept in :attr:`ParsedMessage.headers`; the rest are left out."""
 MAX_STRUCTURED_HEADER = 256 * 1024
 """Address headers longer than this are read with a simple pattern, not the full grammar."""
+MAX_ADDRESSES = 1000
+"""Addresses kept from one address field (From, To, Cc, Reply-To); the rest are left out."""
 
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global", "message/news"})
 _FORWARD_HEADERS = ("From", "Date", "Subject", "To", "Cc")
@@ -372,17 +375,17 @@ def _header_fields(text: str) -> list[tuple[str, str]]:
     Written out rather than left to ``email.parser``: its ``policy.default`` parses
     Content-Type on the way and takes a minute over 80 KB of hostile parameters.
     """
-    fields: list[list[str]] = []
+    fields: list[tuple[str, list[str]]] = []  # a list of pieces: linear in the folded lines
     for line in text.split("\n"):
         content = line.removesuffix("\r")
         if content[:1] in (" ", "\t"):
             if fields:
-                fields[-1][1] += content
+                fields[-1][1].append(content)
             continue
         name, colon, value = content.partition(":")
         if colon and name.strip() and not (not fields and name.startswith("From ")):
-            fields.append([name.strip(), value.lstrip(" \t")])
-    return [(name, value) for name, value in fields]
+            fields.append((name.strip(), [value.lstrip(" \t")]))
+    return [(name, "".join(pieces)) for name, pieces in fields]
 
 
 def _header_bytes_text(data: bytes) -> str:
@@ -749,6 +752,8 @@ def _addresses(headers: _Headers, name: str) -> tuple[Address, ...]:
     found: list[Address] = []
     for value in headers.all(name):
         for raw_name, raw_address in _address_pairs(value):
+            if len(found) >= MAX_ADDRESSES:
+                return tuple(found)
             display_name, address = _line(raw_name), _line(raw_address)
             if address == "<>":
                 address = ""
@@ -788,7 +793,8 @@ _SIMPLE_ADDRESS = re.compile(
 
 
 def _pattern_addresses(value: str) -> list[tuple[str, str]]:
-    return [("", address) for address in _ADDR_SPEC.findall(value)]
+    found = islice(_ADDR_SPEC.finditer(value), MAX_ADDRESSES)
+    return [("", match.group()) for match in found]
 
 
 def parse_headers(raw: bytes) -> ParsedMessage:

@@ -15,6 +15,7 @@ from tuimail.mime.envelope import header_block
 # the reader lists, found by the same hostile-input-proof walk (parse.py has no public hook).
 from tuimail.mime.parse import (
     _MESSAGE_TYPES,
+    MAX_ADDRESSES,
     MAX_STRUCTURED_HEADER,
     ParsedMessage,
     _Entity,
@@ -39,7 +40,8 @@ FORWARD_SEPARATOR = "---------- Forwarded message ----------"
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Controls and bidi overrides (which would reorder the subject on screen) leave reply subjects.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # A list tag stands alone: "[dev] Re: x" or "Re: [dev] x", not the count in "Re[2]: x".
 _LIST_TAG = re.compile(r"(?:^|(?<=[\s:\uff1a]))\[[^\]\s]{1,40}\](?=\s|$)")
 _MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")
@@ -241,7 +243,7 @@ def _header_addresses(raw: bytes, name: str) -> tuple[Address, ...]:
         pairs: list[tuple[str, str]] = []
         with contextlib.suppress(Exception):  # RecursionError on deeply nested comments
             pairs = email.utils.getaddresses([value])
-        for display_name, address in pairs:
+        for display_name, address in pairs[: MAX_ADDRESSES - len(found)]:
             found.append(Address(_one_line(decode_words(display_name)), _one_line(address)))
     return tuple(found)
 
@@ -319,8 +321,9 @@ def _rfc_date(when: datetime) -> str:
 class _AttachmentReader(_Reader):
     """Finds a message's attachments as the reader lists them, with their decoded bytes."""
 
-    def __init__(self, walker: _Walker) -> None:
+    def __init__(self, walker: _Walker, *, nested: bool) -> None:
         super().__init__(walker)
+        self.nested = nested
         self.found: list[tuple[str, str, bytes]] = []
 
     def entity(self, entity: _Entity) -> None:
@@ -328,7 +331,11 @@ class _AttachmentReader(_Reader):
         kind = entity.content_type
         if kind.startswith("multipart/"):
             super().entity(entity)
-        elif kind in _MESSAGE_TYPES or _is_attachment(entity):
+        elif kind in _MESSAGE_TYPES:
+            self.attach(entity)
+            if self.nested and entity.children:  # the reader lists what is inside it too
+                self.entity(entity.children[0])
+        elif _is_attachment(entity):
             self.attach(entity)
 
     def attach(self, entity: _Entity) -> None:
@@ -340,14 +347,16 @@ class _AttachmentReader(_Reader):
         self.found.append((self.attachments[-1].safe_name, content_type, entity.payload()))
 
 
-def attachments_of(original: bytes) -> tuple[tuple[str, str, bytes], ...]:
+def attachments_of(original: bytes, *, nested: bool = False) -> tuple[tuple[str, str, bytes], ...]:
     """The attachments of a raw message as ``(safe name, content type, bytes)``; never raises.
 
-    They are the ones the reader lists (a message attached to it counts as one, its own
-    attachments inside it); parts past the reader's limits are left out.
+    With ``nested``, exactly the ones the reader lists, in its order (an attached message and
+    then the attachments inside it): the n-th is the reader's n-th. Without, an attached
+    message counts as one, its own attachments inside it (what a forward keeps). Parts past
+    the reader's limits are left out.
     """
     walker = _Walker()
-    reader = _AttachmentReader(walker)
+    reader = _AttachmentReader(walker, nested=nested)
     # a contract: hostile input costs the attachments not yet found, nothing more
     with contextlib.suppress(Exception):
         root = walker.entity(original, 0, len(original), "", 0, message_root=True)

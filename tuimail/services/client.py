@@ -255,7 +255,7 @@ class MailClient:
         from tuimail.mime.quote import attachments_of  # noqa: PLC0415
         from tuimail.mime.render import safe_filename  # noqa: PLC0415
 
-        found = attachments_of(message.raw)
+        found = attachments_of(message.raw, nested=True)  # indexed as the reader lists
         if not 0 <= index < len(found):
             raise MailError("That attachment is not in the message.")
         name, _type, data = found[index]

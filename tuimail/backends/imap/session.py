@@ -195,22 +195,20 @@ class ImapSession:
         NUL...), cannot be opened safely: it is left out and described in ``unusable_folders``.
         """
         with self._wire("LIST"):
-            # servers with SPECIAL-USE mark the folders in a plain LIST reply too
-            self.client.folder_encode = False  # names decoded one by one below
-            try:
-                listing = self.client.list_folders()
-            finally:
-                self.client.folder_encode = True
+            # servers with SPECIAL-USE mark the folders in a plain LIST reply too; read here, as
+            # imapclient's parser fails on a legal name like x[ (and so the whole LIST did)
+            status, data = self.client._imap.list('""', "*")
+            if status != "OK":
+                raise imaplib.IMAP4.error(wire.text(data[0] if data else b""))
+            listing = wire.list_entries(data)
         found = []
         self.unusable_folders = []
         for flags, delimiter, name in listing:
-            delim = delimiter.decode("utf-8", "replace") if isinstance(delimiter, bytes) else ""
             folder_name = _folder_name(name)
             if folder_name is None:
-                raw = name if isinstance(name, bytes) else str(name).encode()
-                self.unusable_folders.append(_text(repr(raw)[2:-1]))
+                self.unusable_folders.append(_text(repr(name)[2:-1]))
                 continue
-            found.append((folder_name, delim or "", tuple(flags)))
+            found.append((folder_name, delimiter.decode("utf-8", "replace"), flags))
         if not any(name.upper() == "INBOX" for name, _, _ in found):
             found.insert(0, ("INBOX", "/", ()))
         return [

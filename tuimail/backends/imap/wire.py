@@ -33,6 +33,7 @@ _TOKEN = re.compile(
     rb'\(|\)|"(?:[^"\\]|\\.)*"|\{#\d+\}|[^\s()"\[{]+(?:\[[^\]]*\])?(?:<\d+>)?|\[[^\]]*\]'
 )
 _MESSAGE_START = re.compile(rb"(\d+) \(")
+_LIST_LINE = re.compile(rb'\s*\(([^)]*)\)\s+("(?:[^"\\]|\\.)*"|NIL)\s+(.*?)\s*$', re.DOTALL)
 _ESCAPE = re.compile(rb"\\(.)")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _ONE_MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
@@ -105,6 +106,24 @@ def group_messages(data: Iterable[Raw]) -> Iterator[tuple[bytes, list[bytes]]]:
             literals = []
     if parts:
         yield b"".join(parts), literals
+
+
+def list_entries(data: Iterable[Raw | None]) -> list[tuple[tuple[bytes, ...], bytes, bytes]]:
+    """imaplib's LIST data as (flags, delimiter, name) each, the name as sent (modified UTF-7).
+
+    The name is a quoted string, a literal or an atom taken whole (``x[`` is a legal atom).
+    """
+    found = []
+    for line, literals in group_messages(item for item in data if item is not None):
+        match = _LIST_LINE.match(line)
+        if match is None:
+            continue
+        name = string(match.group(3), literals)
+        if name is None:
+            continue
+        delimiter = string(match.group(2), literals) or b""
+        found.append((tuple(match.group(1).split()), delimiter, name))
+    return found
 
 
 def tokenize(line: bytes) -> list[Node]:

@@ -24,8 +24,9 @@ from textual.widget import Widget
 from textual.widgets import Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from tuimail.mime.parse import ParsedMessage, decode_bytes
+from tuimail.mime.parse import decode_bytes
 from tuimail.mime.sanitize import safe_text
+from tuimail.mime.sender import display_address, forgery_reasons
 from tuimail.model.errors import MailError
 from tuimail.model.folder import FolderRole
 from tuimail.model.message import Address, Attachment, Flag
@@ -45,11 +46,6 @@ OPEN_TIMEOUT = 10.0
 DRAFT_KINDS = ("reply", "reply_all", "forward")
 """The values of :attr:`ReaderScreen.ComposeRequested.draft_kind`."""
 
-# Authentication-Results: "authserv-id; method=result (comment); ..." (RFC 8601).
-_AUTH_FAIL = re.compile(r"(?<![\w.-])(dkim|spf|dmarc)\s*=\s*fail\b", re.IGNORECASE)
-_SPECIALS = re.compile(r'[@<>()\[\],;:"\\]')
-_COMMENT = re.compile(r"\([^()]*\)")
-_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"'@]+@[^\s<>()\[\],;:\"'@]+\.[^\s<>()\[\],;:\"'@.]+")
 # Only these become OSC 8 hyperlinks: printable ASCII, so nothing can end the escape early.
 _LINKABLE = re.compile(r"(?:https?://|mailto:)[\x21-\x7e]+", re.IGNORECASE)
 # Opened by a desktop, these may run code rather than show a document.
@@ -90,43 +86,8 @@ _DONE = {
 }
 
 
-def forgery_reasons(parsed: ParsedMessage) -> list[str]:
-    """Why the sender of a message may be forged; empty when nothing looks wrong.
-
-    A DKIM, SPF or DMARC ``fail`` in Authentication-Results (added by the receiving servers),
-    or a display name that carries an address other than the one the message is from.
-    """
-    reasons: list[str] = []
-    failed: list[str] = []
-    for result in parsed.auth_results:
-        _authserv, _semicolon, methods = result.partition(";")
-        for match in _AUTH_FAIL.finditer(_COMMENT.sub(" ", methods or result)):
-            method = match.group(1).upper()
-            if method not in failed:
-                failed.append(method)
-    if failed:
-        checks = " and ".join(failed)
-        reasons.append(f"{checks} check{'s' if len(failed) > 1 else ''} failed")
-    for sender in parsed.sender:
-        for shown in _ADDRESS.findall(sender.name):
-            if shown.casefold() != sender.email.casefold():
-                actual = sender.email or "no address"
-                reasons.append(f"the name shows {shown}, the address is {actual}")
-    return reasons
-
-
-def _address(address: Address) -> str:
-    """An address as a person reads it; a name with specials (an address, say) in quotes."""
-    if not address.name:
-        return address.email
-    name = address.name
-    if _SPECIALS.search(name):
-        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{address.email}>"
-
-
 def _addresses(addresses: Sequence[Address]) -> str:
-    return ", ".join(_address(address) for address in addresses)
+    return ", ".join(display_address(address) for address in addresses)
 
 
 def _size(size: int) -> str:
