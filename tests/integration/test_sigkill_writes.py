@@ -170,7 +170,7 @@ def test_outbox_flush_killed_mid_send_never_resends_or_loses(
             stderr=subprocess.DEVNULL,
         )
         try:
-            process.wait(timeout=rng.uniform(0.4, 2.0))
+            process.wait(timeout=rng.uniform(0.3, 1.2))
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
             process.wait()

@@ -82,7 +82,7 @@ def test_every_message_in_the_reader(tmp_path: Path, scratch: Path) -> None:
 
 
 async def _save(app: ReaderApp, pilot: Pilot[None], directory: Path, answer: str) -> None:
-    await pilot.press("s")
+    await pilot.press("w")  # w: write the attachment to a file
     await pilot.pause()
     assert isinstance(app.screen, PathPrompt)
     app.screen.query_one("Input").value = f"{directory}/"  # type: ignore[attr-defined]

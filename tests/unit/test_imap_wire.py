@@ -789,6 +789,8 @@ def test_generated_fetch_replies_read_as_sent(case: Case) -> None:
     assert slow == case.expected
     assert wire.envelope_from(line, literals, ACCOUNT, FOLDER, VALIDITY) == case.expected
     fast = wire._FAST.fullmatch(line) if len(literals) <= 1 else None
+    if fast is not None and b"MODSEQ" in fast.group(wire._STRUCTURE_GROUP):
+        fast = None  # envelope_from leaves such a match to the tokenizer
     if case.fast_possible:
         assert fast is not None, "Dovecot's shape with plain strings missed the fast path"
     if fast is not None:

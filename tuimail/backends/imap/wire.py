@@ -77,6 +77,7 @@ _FAST = re.compile(
     rb"BODYSTRUCTURE (\(.*\)) BODY\[HEADER\.FIELDS \(REFERENCES\)\] \{#0\}"
     rb"(?: MODSEQ \((\d+)\))?\)"
 )
+_STRUCTURE_GROUP = 18
 _FAST_ADDRESS = re.compile(
     rb'\((?:"([^"\\]*)"|NIL) (?:"[^"\\]*"|NIL) (?:"([^"\\]*)"|NIL) (?:"([^"\\]*)"|(NIL))\)'
 )
@@ -511,7 +512,8 @@ def envelope_from(
     """
     if len(literals) <= 1:
         match = _FAST.fullmatch(line)
-        if match is not None:
+        # the greedy BODYSTRUCTURE group would swallow a MODSEQ item sent just after it
+        if match is not None and b"MODSEQ" not in match.group(_STRUCTURE_GROUP):
             return _fast_envelope(match, literals, account, folder, uidvalidity)
     return slow_envelope(line, literals, account, folder, uidvalidity)
 

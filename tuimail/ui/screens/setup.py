@@ -115,6 +115,7 @@ class SetupScreen(Screen[Saved | None]):
     SetupScreen #test-failure { height: auto; margin-top: 1; }
     SetupScreen #test-log { height: auto; }
     SetupScreen RadioSet { width: 1fr; height: auto; }
+    SetupScreen #pop3-options { height: auto; }
     """
 
     BINDINGS = [
