@@ -55,9 +55,9 @@ class SmallDisk:
 
 @contextlib.contextmanager
 def small_disk(where: Path, size: str = "4m") -> Iterator[SmallDisk]:
-    """Mount a tmpfs of ``size`` at ``where`` (needs root: skips the test otherwise)."""
+    """Mount a tmpfs of ``size`` at ``where`` (needs root, like the mail stack: fails otherwise)."""
     if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
+        pytest.fail("mounting a small tmpfs needs root (tests/run runs as root or through sudo)")
     where.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)], check=True

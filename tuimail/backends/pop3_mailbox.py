@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import poplib
-import socket
 import ssl
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -68,7 +67,7 @@ class Pop3Mailbox:
                     f"{self.endpoint.address} closed the connection while tuimail was {doing}."
                 )
             return ProtocolError(f"{self.endpoint.address} answered {doing} with: {text}")
-        if isinstance(exc, socket.timeout | TimeoutError):
+        if isinstance(exc, TimeoutError):
             return ConnectError(
                 f"{self.endpoint.address} stopped answering while tuimail was {doing} "
                 f"(no reply within {self.endpoint.timeout:g} s)."

@@ -44,7 +44,6 @@ from tuimail.store.pop3_ledger import GONE, STORED, WRITING, Entry
 BATCH_MESSAGES = 500
 BATCH_BYTES = 32 * 1024 * 1024
 DAY = 86400.0
-UNSTABLE_NOTE = "uidl-unstable"
 
 
 class FetchError(MailError):
@@ -344,8 +343,6 @@ class _Fetch:
             out.append(replace(message, identity=identity))
         if matched:
             self.result.recognised = matched
-            if not self.result.dry_run:
-                ledger.set_note(self.db, UNSTABLE_NOTE, str(self.now))
             self.notice(
                 f"{self.box.endpoint.address} changed the unique ids (UIDLs) of {matched} "
                 "message(s) since the last fetch; tuimail recognised them by Message-ID, date "

@@ -36,10 +36,6 @@ LEDGER_MIGRATIONS: tuple[str, ...] = (
         deleted_at  REAL
     ) WITHOUT ROWID;
     CREATE INDEX message_identity ON message (identity) WHERE identity != '';
-    CREATE TABLE note (
-        name        TEXT PRIMARY KEY,
-        value       TEXT NOT NULL
-    ) WITHOUT ROWID;
     """,
 )
 
@@ -125,15 +121,3 @@ def rekey(db: sqlite3.Connection, old: str, new: str, uidl: str) -> None:
             " WHERE key = ?",
             (new, uidl, GONE, STORED, old),
         )
-
-
-def note(db: sqlite3.Connection, name: str) -> str | None:
-    """A remembered fact about the server (e.g. that its UIDLs are not stable)."""
-    row = db.execute("SELECT value FROM note WHERE name = ?", (name,)).fetchone()
-    return None if row is None else str(row[0])
-
-
-def set_note(db: sqlite3.Connection, name: str, value: str) -> None:
-    """Remember a fact about the server."""
-    with durable(db):
-        db.execute("INSERT OR REPLACE INTO note (name, value) VALUES (?, ?)", (name, value))
